@@ -1,0 +1,86 @@
+// swift-tools-version: 6.1
+//
+// Berth — one program from a git repository of Kubernetes YAML to running,
+// health-checked containers. The module graph is in ../shared/DESIGN.md.
+//
+// Each area keeps its targets in its own section below, so that work on one
+// area never has to touch the lines of another.
+import PackageDescription
+
+var targets: [Target] = []
+var berthDependencies: [Target.Dependency] = [
+    "BerthAPI",
+    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+]
+
+// MARK: - System libraries (pkg-config)
+
+targets += [
+    .systemLibrary(name: "CGit2", pkgConfig: "libgit2", providers: [.apt(["libgit2-dev"])]),
+    .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
+    .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
+    .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
+]
+
+// MARK: - API (vocabulary, no I/O)
+
+targets += [
+    .target(name: "BerthAPI"),
+    .testTarget(name: "BerthAPITests", dependencies: ["BerthAPI"]),
+]
+
+// MARK: - Git
+
+// MARK: - Manifests and plan
+
+// MARK: - Store
+
+// MARK: - Runtime
+
+targets += [
+    .target(
+        name: "BerthRuntime",
+        dependencies: [
+            "BerthAPI", "CArchive", "CSeccomp", "CCap",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "SystemPackage", package: "swift-system"),
+        ]
+    ),
+]
+berthDependencies += ["BerthRuntime"]
+
+// MARK: - Orchestrator
+
+// MARK: - Reconciler
+
+// MARK: - Server
+
+// MARK: - CLI
+
+targets += [
+    .executableTarget(name: "berth", dependencies: berthDependencies),
+]
+
+let package = Package(
+    name: "berth",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "berth", targets: ["berth"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    ],
+    targets: targets,
+    swiftLanguageModes: [.v6]
+)

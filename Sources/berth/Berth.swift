@@ -1,0 +1,14 @@
+import ArgumentParser
+
+/// The `berth` command. One file per subcommand; this file only lists them.
+@main
+struct Berth: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "berth",
+        abstract: "From a git repository of Kubernetes YAML to running, health-checked containers.",
+        version: BerthVersion.current,
+        subcommands: [
+            VersionCommand.self,
+        ]
+    )
+}
