@@ -31,6 +31,12 @@ targets += [
 
 // MARK: - Git
 
+targets += [
+    .target(name: "BerthGit", dependencies: ["BerthAPI", "CGit2"]),
+    .testTarget(name: "BerthGitTests", dependencies: ["BerthGit", "BerthAPI"]),
+]
+berthDependencies += ["BerthGit"]
+
 // MARK: - Manifests and plan
 
 // MARK: - Store
