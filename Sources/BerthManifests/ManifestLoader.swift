@@ -146,14 +146,14 @@ public enum ManifestLoader {
             result.errors.append(BerthError(.invalidManifest,
                 "\(missing.joined(separator: " and ")) must be set",
                 hint: "every object needs apiVersion and kind, e.g. apiVersion: apps/v1 and kind: Deployment",
-                location: objectLocation, object: name.isEmpty ? nil : name))
+                location: objectLocation, object: describe(kind: kindName, namespace: namespace, name: name, options: options)))
             return
         }
         guard let kind = ResourceKind(apiVersion: apiVersion, kind: kindName),
               ResourceKind.manifestKinds.contains(kind) else {
             result.errors.append(BerthError(.unsupportedKind,
                 "unsupported kind \"\(kindName)\" of apiVersion \"\(apiVersion)\"; Berth supports \(supportedKinds)",
-                location: objectLocation, object: name.isEmpty ? kindName : "\(kindName)/\(name)"))
+                location: objectLocation, object: describe(kind: kindName, namespace: namespace, name: name, options: options)))
             return
         }
         let effectiveNamespace = kind.isNamespaced ? (namespace.isEmpty ? options.defaultNamespace : namespace) : ""
@@ -193,6 +193,17 @@ public enum ManifestLoader {
         let key = ObjectKey(apiVersion: apiVersion, kind: kindName, namespace: effectiveNamespace, name: name)
         result.objects.append(ManifestObject(key: key, kind: kind, tree: tree, location: objectLocation,
                                              hash: ObjectNormalizer.contentHash(tree)))
+    }
+
+    /// `kind/namespace/name` as far as it is known, for objects that could
+    /// not be loaded (unknown kinds show the namespace only when it is set).
+    private static func describe(kind: String, namespace: String, name: String, options: LoadOptions) -> String? {
+        let kindName = kind.isEmpty ? "(no kind)" : kind
+        let objectName = name.isEmpty ? "(no name)" : name
+        if kind.isEmpty && name.isEmpty { return nil }
+        let known = ResourceKind(rawValue: kind)
+        let scope = namespace.isEmpty ? (known?.isNamespaced == true ? options.defaultNamespace : "") : namespace
+        return ObjectKey(apiVersion: "", kind: kindName, namespace: scope, name: objectName).description
     }
 
     /// Adds `berth.dev/source: <source>` to the object's labels.

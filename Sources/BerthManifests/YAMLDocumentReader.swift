@@ -182,7 +182,12 @@ struct YAMLDocumentReader {
                 node = valueNode
                 keyMark = keyNode.mark
             }
-            if position == path.components.count - 1, key, let keyMark { return keyMark }
+            if position == path.components.count - 1, let keyMark {
+                // A key for unknown fields; also for collections, whose own
+                // mark is their first entry, one line below the field.
+                if key { return keyMark }
+                if case .scalar = node {} else { return keyMark }
+            }
         }
         return node.mark
     }
