@@ -39,6 +39,19 @@ berthDependencies += ["BerthGit"]
 
 // MARK: - Manifests and plan
 
+targets += [
+    .target(
+        name: "BerthManifests",
+        dependencies: ["BerthAPI", .product(name: "Yams", package: "Yams")]
+    ),
+    .testTarget(
+        name: "BerthManifestsTests",
+        dependencies: ["BerthManifests"],
+        exclude: ["Fixtures"]
+    ),
+]
+berthDependencies += ["BerthManifests"]
+
 // MARK: - Store
 
 // MARK: - Runtime
@@ -58,6 +71,12 @@ berthDependencies += ["BerthRuntime"]
 // MARK: - Orchestrator
 
 // MARK: - Reconciler
+
+targets += [
+    .target(name: "BerthReconciler", dependencies: ["BerthAPI", "BerthManifests"]),
+    .testTarget(name: "BerthReconcilerTests", dependencies: ["BerthReconciler"]),
+]
+berthDependencies += ["BerthReconciler"]
 
 // MARK: - Server
 

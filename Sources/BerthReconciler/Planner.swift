@@ -1,0 +1,130 @@
+import BerthAPI
+import BerthManifests
+
+/// Plans a sync: compares the desired objects of `source` with the live
+/// objects and lists what to create, update, delete and leave alone.
+///
+/// Pure, so it can be tested exhaustively and run for `berth drift` without
+/// touching anything. Both sides are normalized first (server-set fields,
+/// defaults, equivalent spellings), so only real differences show.
+/// Only live objects labelled `berth.dev/source=<source>` are ever deleted:
+/// objects made by hand or by another source are never pruned.
+public func plan(desired: [ManifestObject], live: [JSONValue], source: String) -> Plan {
+    Planner(source: source).plan(desired: desired, live: live)
+}
+
+struct Planner {
+    let source: String
+
+    func plan(desired: [ManifestObject], live: [JSONValue]) -> Plan {
+        var liveByKey: [ObjectKey: JSONValue] = [:]
+        for object in live {
+            guard let key = Self.key(of: object) else { continue }
+            liveByKey[key] = object
+        }
+
+        var steps: [(order: OrderKey, item: PlanItem)] = []
+        var desiredKeys: Set<ObjectKey> = []
+        for object in desired {
+            desiredKeys.insert(object.key)
+            var tree = ObjectNormalizer.normalize(object.tree, defaultNamespace: object.key.namespace.isEmpty ? "default" : object.key.namespace)
+            ManifestLoader.addSourceLabel(&tree, source: source)
+            let hash = ObjectNormalizer.contentHash(tree)
+            let order = OrderKey(kind: object.kind, wave: Self.wave(of: tree), key: object.key)
+            guard let liveObject = liveByKey[object.key] else {
+                steps.append((order, PlanItem(action: .create, key: object.key, desired: tree, live: nil,
+                                              location: object.location, hash: hash)))
+                continue
+            }
+            var liveTree = ObjectNormalizer.normalize(liveObject, defaultNamespace: object.key.namespace.isEmpty ? "default" : object.key.namespace)
+            Self.dropServerAssigned(&liveTree, desired: tree, kind: object.kind)
+            let changes = TreeDiff.changes(from: liveTree, to: tree, redactSecretData: object.kind == .secret)
+            steps.append((order, PlanItem(action: changes.isEmpty ? .unchanged : .update, key: object.key,
+                                          desired: tree, live: liveObject, changes: changes,
+                                          location: object.location, hash: hash)))
+        }
+
+        var deletes: [(order: OrderKey, item: PlanItem)] = []
+        for (key, object) in liveByKey where !desiredKeys.contains(key) && isOwned(object) {
+            guard let kind = ResourceKind(apiVersion: key.apiVersion, kind: key.kind) else { continue }
+            let order = OrderKey(kind: kind, wave: Self.wave(of: object), key: key)
+            deletes.append((order, PlanItem(action: .delete, key: key, desired: nil, live: object)))
+        }
+
+        steps.sort { $0.order < $1.order }
+        deletes.sort { $0.order > $1.order }
+        return Plan(source: source, items: steps.map(\.item) + deletes.map(\.item))
+    }
+
+    /// Owned: labelled with this source, a kind manifests can hold, and not
+    /// controlled by another object (a ReplicaSet's Pods are never pruned).
+    func isOwned(_ object: JSONValue) -> Bool {
+        guard object["metadata"]?["labels"]?[WellKnown.sourceLabel]?.stringValue == source,
+              let kind = ObjectNormalizer.kind(of: object), ResourceKind.manifestKinds.contains(kind) else { return false }
+        let controlled = object["metadata"]?["ownerReferences"]?.arrayValue?.contains { $0["controller"] == .bool(true) } ?? false
+        return !controlled
+    }
+
+    static func key(of object: JSONValue) -> ObjectKey? {
+        guard let apiVersion = object["apiVersion"]?.stringValue, let kindName = object["kind"]?.stringValue,
+              let name = object["metadata"]?["name"]?.stringValue else { return nil }
+        let namespaced = ResourceKind(apiVersion: apiVersion, kind: kindName)?.isNamespaced ?? true
+        let namespace = namespaced ? (object["metadata"]?["namespace"]?.stringValue ?? "default") : ""
+        return ObjectKey(apiVersion: apiVersion, kind: kindName, namespace: namespace, name: name)
+    }
+
+    static func wave(of object: JSONValue) -> Int {
+        object["metadata"]?["annotations"]?[WellKnown.syncWaveAnnotation]?.stringValue.flatMap { Int($0) } ?? 0
+    }
+
+    /// Fields the server assigns when the manifest leaves them out (a
+    /// Service's cluster IP, a node port, a Pod's node): not drift, unless
+    /// the manifest asks for a specific value.
+    static func dropServerAssigned(_ live: inout JSONValue, desired: JSONValue, kind: ResourceKind) {
+        guard case .object(var object) = live, var spec = object["spec"]?.objectValue else { return }
+        let desiredSpec = desired["spec"]?.objectValue ?? [:]
+        switch kind {
+        case .service:
+            for field in ["clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy", "internalTrafficPolicy",
+                          "healthCheckNodePort"] where desiredSpec[field] == nil {
+                spec[field] = nil
+            }
+            if let ports = spec["ports"]?.arrayValue {
+                let desiredPorts = desiredSpec["ports"]?.arrayValue ?? []
+                spec["ports"] = .array(ports.enumerated().map { index, port in
+                    guard var port = port.objectValue else { return port }
+                    if index >= desiredPorts.count || desiredPorts[index]["nodePort"] == nil { port["nodePort"] = nil }
+                    return .object(port)
+                })
+            }
+        case .pod:
+            if desiredSpec["nodeName"] == nil { spec["nodeName"] = nil }
+        default:
+            return
+        }
+        object["spec"] = .object(spec)
+        live = .object(object)
+    }
+}
+
+/// Apply order: kind (what others refer to first), then sync wave, then
+/// kind name (Pods and Deployments share a rank), namespace and name.
+struct OrderKey: Comparable {
+    var rank: Int
+    var wave: Int
+    var kind: String
+    var namespace: String
+    var name: String
+
+    init(kind: ResourceKind, wave: Int, key: ObjectKey) {
+        self.rank = kind.applyOrder
+        self.wave = wave
+        self.kind = key.kind
+        self.namespace = key.namespace
+        self.name = key.name
+    }
+
+    static func < (lhs: OrderKey, rhs: OrderKey) -> Bool {
+        (lhs.rank, lhs.wave, lhs.kind, lhs.namespace, lhs.name) < (rhs.rank, rhs.wave, rhs.kind, rhs.namespace, rhs.name)
+    }
+}
