@@ -1,5 +1,6 @@
 import ArgumentParser
 import BerthAPI
+import BerthGit
 import BerthManifests
 import Foundation
 
@@ -18,11 +19,16 @@ struct RenderCommand: AsyncParsableCommand {
         case yaml, json
     }
 
-    @Option(name: .long, help: "The repository (for now: a directory on disk).")
+    @Option(name: .long, help: """
+        The repository: a URL (file://, https://, ssh://), a local git repository \
+        (read at --ref from its object database, not its work tree), or a plain directory.
+        """)
     var repo: String = "."
 
-    @Option(name: .long, help: "The git ref to read (needs the git source; ignored for a directory).")
+    @Option(name: .long, help: "Branch, tag, commit or semver range (e.g. 'main', 'v1.2.0', 'semver:>=1.0.0 <2.0.0'). Default: HEAD.")
     var ref: String?
+
+    @OptionGroup var auth: GitAuthOptions
 
     @Option(name: .long, help: "The directory inside the repository that holds the manifests.")
     var path: String?
@@ -37,7 +43,13 @@ struct RenderCommand: AsyncParsableCommand {
     var output: Format = .yaml
 
     func run() async throws {
-        let files = try Self.manifestFiles(repo: repo, ref: ref, path: path)
+        let files: [ManifestFile]
+        do {
+            files = try await Self.manifestFiles(repo: repo, ref: ref, path: path, credentials: auth.credentials())
+        } catch let error as BerthError {
+            Self.printError("error: \(error)")
+            throw ExitCode(2)
+        }
         let result = await ManifestLoader.loadConcurrently(
             files: files, options: LoadOptions(defaultNamespace: namespace, strict: strict))
         for warning in result.warnings {
@@ -60,18 +72,28 @@ struct RenderCommand: AsyncParsableCommand {
         FileHandle.standardOutput.write(Data(text.utf8))
     }
 
-    /// The one place the files come from. Today: a directory on disk; when
-    /// the git source is wired in, a tree at `ref` read from the object
-    /// database goes here and nothing else changes.
-    static func manifestFiles(repo: String, ref: String?, path: String?) throws -> [ManifestFile] {
-        if ref != nil {
-            printError("warning: --ref is ignored: \(repo) is read as a directory on disk")
+    /// The one place the files come from: a git tree at `ref` read from the
+    /// object database when `repo` is a URL or a git repository, otherwise a
+    /// plain directory on disk.
+    static func manifestFiles(
+        repo: String, ref: String?, path: String?, credentials: GitCredentials
+    ) async throws -> [ManifestFile] {
+        guard GitRemote.looksLikeRepository(repo) || ref != nil else {
+            var directory = repo
+            if let path, !path.isEmpty {
+                directory = (repo as NSString).appendingPathComponent(path)
+            }
+            return try ManifestLoader.files(inDirectory: directory)
         }
-        var directory = repo
-        if let path, !path.isEmpty {
-            directory = (repo as NSString).appendingPathComponent(path)
-        }
-        return try ManifestLoader.files(inDirectory: directory)
+        // Mirrors live in a throw-away directory: render changes nothing on disk.
+        let scratch = FileManager.default.temporaryDirectory
+            .appendingPathComponent("berth-render-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let git = LibGit2Source(dataDirectory: scratch)
+        let checkout = try await git.checkout(
+            GitRemote(url: repo, credentials: credentials), ref: GitRef(parsing: ref ?? "HEAD"), subpath: path ?? "")
+        printError("rendering \(checkout.ref.name) at \(checkout.commit.id.short): \(checkout.commit.summary)")
+        return checkout.files.map { ManifestFile(path: $0.path, data: $0.contents) }
     }
 
     /// `file:line:col: kind/ns/name: message`
