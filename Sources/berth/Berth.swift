@@ -9,6 +9,7 @@ struct Berth: AsyncParsableCommand {
         version: BerthVersion.current,
         subcommands: [
             VersionCommand.self,
+            ImageCommand.self,
         ]
     )
 }
