@@ -61,8 +61,10 @@ final class ImageImporter {
 
     let engine: ImageStoreEngine
     let options: ImageImportOptions
-    /// Blobs this import added to the store.
+    /// Blobs and unpacked layers this import added to the store (removed
+    /// again if the import fails).
     private(set) var createdBlobs: Set<OCIDigest> = []
+    private(set) var createdLayers: Set<OCIDigest> = []
 
     init(engine: ImageStoreEngine, options: ImageImportOptions) {
         self.engine = engine
@@ -79,6 +81,9 @@ final class ImageImporter {
         if isDirectory.boolValue {
             let source = try DirectoryImportSource(root: path, engine: engine)
             defer { createdBlobs.formUnion(source.createdBlobs) }
+            if source.exists("index.json") || source.exists("manifest.json") {
+                try refuseConfigChanges(path)
+            }
             if source.exists("index.json") {
                 images = try importOCILayout(source)
             } else if source.exists("manifest.json") {
@@ -89,6 +94,7 @@ final class ImageImporter {
         } else {
             let names = try TarImportSource.topLevelNames(path: path)
             if names.contains("index.json") || names.contains("manifest.json") {
+                try refuseConfigChanges(path)
                 let source = try TarImportSource(path: path, engine: engine)
                 defer { createdBlobs.formUnion(source.createdBlobs) }
                 images = names.contains("index.json") ? try importOCILayout(source) : try importDockerSave(source)
@@ -103,11 +109,14 @@ final class ImageImporter {
             }
             images[0].references.append(tag)
         }
-        if options.changesConfig, images.first?.kind != .rootfs {
+        return images
+    }
+
+    private func refuseConfigChanges(_ path: String) throws {
+        if options.changesConfig {
             throw BerthError(.invalidArgument, "--cmd, --entrypoint, --env, --workdir, --user and --expose only apply to a rootfs import",
                              hint: "\(path) is an image archive that has its own config")
         }
-        return images
     }
 
     // MARK: - OCI image layout
@@ -145,8 +154,9 @@ final class ImageImporter {
     private func selectManifest(_ descriptor: OCIDescriptor, source: any ImageImportSource, blobs: inout Set<OCIDigest>, depth: Int) throws -> OCIDescriptor {
         guard OCIMediaType.isIndex(descriptor.mediaType) else { return descriptor }
         guard depth < 4 else { throw BerthError(.imageCorrupt, "image indexes nest too deeply") }
+        // Stored to be read; the store records the platform manifest, so an
+        // index blob new to the store is removed again after the import.
         _ = try source.storeBlob(Self.layoutPath(descriptor.digest), expected: descriptor)
-        blobs.insert(descriptor.digest)
         let index = try engine.decode(OCIIndex.self, try engine.readBlob(descriptor.digest, label: "index"), what: "image index \(descriptor.digest.short)")
         let current = OCIPlatform.current
         let candidates = index.manifests.filter { manifest in
@@ -185,7 +195,7 @@ final class ImageImporter {
             _ = try source.storeBlob(Self.layoutPath(layer.digest), expected: layer)
         }
         for (layer, diffID) in zip(manifest.layers, image.rootfs.diffIDs) {
-            try engine.ensureLayer(blob: layer.digest, expectedDiffID: diffID, label: "layer \(layer.digest.short)")
+            try unpack(layer.digest, diffID, label: "layer \(layer.digest.short)")
         }
         blobs.insert(descriptor.digest)
         blobs.insert(manifest.config.digest)
@@ -240,7 +250,7 @@ final class ImageImporter {
                 guard let mediaType = compression.layerMediaType else {
                     throw BerthError(.imageCorrupt, "\(path): layers must be tar, tar+gzip or tar+zstd")
                 }
-                try engine.ensureLayer(blob: blob.digest, expectedDiffID: diffID, label: path)
+                try unpack(blob.digest, diffID, label: path)
                 layers.append(OCIDescriptor(mediaType: mediaType, digest: blob.digest, size: blob.size))
             }
             let manifest = OCIManifest(config: OCIDescriptor(mediaType: OCIMediaType.imageConfig, digest: config.digest, size: config.size), layers: layers)
@@ -253,6 +263,13 @@ final class ImageImporter {
         }
         guard !images.isEmpty else { throw BerthError(.imageCorrupt, "manifest.json lists no images") }
         return images
+    }
+
+    @discardableResult
+    private func unpack(_ blob: OCIDigest, _ diffID: OCIDigest?, label: String) throws -> LayerUnpackResult? {
+        let result = try engine.ensureLayer(blob: blob, expectedDiffID: diffID, label: label)
+        if let result, result.created { createdLayers.insert(result.diffID) }
+        return result
     }
 
     private func detectCompression(_ digest: OCIDigest) throws -> ArchiveCompression {
@@ -281,7 +298,7 @@ final class ImageImporter {
         let output = try ArchiveTarWriter.writeLayer(from: path, tarPath: base + ".tar", outputPath: base + ".tar.gz")
         let blob = try engine.writeBlob(fromFile: base + ".tar.gz", expected: OCIDescriptor(mediaType: OCIMediaType.layerTarGzip, digest: output.digest, size: output.size), label: path)
         if blob.created { createdBlobs.insert(blob.digest) }
-        try engine.ensureLayer(blob: blob.digest, expectedDiffID: output.diffID, label: path)
+        try unpack(blob.digest, output.diffID, label: path)
         let layer = OCIDescriptor(mediaType: OCIMediaType.layerTarGzip, digest: blob.digest, size: blob.size)
         return try finishRootfs(layer: layer, diffID: output.diffID, from: path, tag: tag)
     }
@@ -294,7 +311,7 @@ final class ImageImporter {
             throw BerthError(.invalidArgument, "\(path) is compressed with something OCI layers cannot use",
                              hint: "decompress it, or recompress it with gzip or zstd")
         }
-        guard let result = try engine.ensureLayer(blob: blob.digest, expectedDiffID: nil, label: path) else {
+        guard let result = try unpack(blob.digest, nil, label: path) else {
             throw BerthError(.internal, "unpacking \(path) returned no result")
         }
         let layer = OCIDescriptor(mediaType: mediaType, digest: blob.digest, size: blob.size)

@@ -53,6 +53,7 @@ public actor ImageStore {
                     images = try importer.run(path: path)
                 } catch {
                     for digest in importer.createdBlobs { engine.removeBlob(digest) }
+                    for diffID in importer.createdLayers { engine.removeLayer(diffID) }
                     throw error
                 }
                 var index = try engine.loadIndex()
@@ -127,28 +128,51 @@ public actor ImageStore {
     public func resolve(_ reference: String, leaseID: String? = nil) async throws -> ResolvedImage {
         let engine = self.engine
         return try await offload {
-            try engine.exclusive {
-                let index = try engine.loadIndex()
-                let digest = try Self.find(reference, in: index)
-                let loaded = try engine.loadImage(digest, index: index)
-                for (layer, diffID) in zip(loaded.manifest.layers, loaded.image.rootfs.diffIDs) {
-                    guard engine.hasBlob(layer.digest) || engine.hasLayer(diffID) else {
-                        throw BerthError(.imageCorrupt, "image \(digest.short): layer \(layer.digest.short) is missing", hint: "import the image again")
-                    }
-                    try engine.ensureLayer(blob: layer.digest, expectedDiffID: diffID, label: "layer \(layer.digest.short)")
-                }
-                if let leaseID { try engine.writeLease(leaseID, diffIDs: loaded.image.rootfs.diffIDs) }
-                let normalized = (try? ImageReference.normalize(reference)) ?? digest.description
-                return ResolvedImage(
-                    reference: index.images[digest]?.references.contains(normalized) == true ? normalized : digest.description,
-                    digest: digest.description,
-                    configDigest: loaded.configDigest.description,
-                    config: loaded.image.config ?? OCIImageConfig(),
-                    layerPaths: loaded.image.rootfs.diffIDs.map { engine.layerPath($0) },
-                    diffIDs: loaded.image.rootfs.diffIDs.map(\.description),
-                    platform: OCIPlatform(architecture: loaded.image.architecture ?? "", os: loaded.image.os ?? ""))
+            // Usually every layer is unpacked already: a shared lock lets
+            // many containers resolve at once; only unpacking needs more.
+            if let resolved = try engine.shared({ try Self.resolveLocked(reference, leaseID: leaseID, engine: engine, unpack: false) }) {
+                return resolved
             }
+            guard let resolved = try engine.exclusive({ try Self.resolveLocked(reference, leaseID: leaseID, engine: engine, unpack: true) }) else {
+                throw BerthError(.internal, "image \(reference) could not be resolved")
+            }
+            return resolved
         }
+    }
+
+    /// nil when a layer is not unpacked and `unpack` is false.
+    private static func resolveLocked(_ reference: String, leaseID: String?, engine: ImageStoreEngine, unpack: Bool) throws -> ResolvedImage? {
+        let index = try engine.loadIndex()
+        let digest = try find(reference, in: index)
+        let loaded = try engine.loadImage(digest, index: index)
+        for (layer, diffID) in zip(loaded.manifest.layers, loaded.image.rootfs.diffIDs) where !engine.hasLayer(diffID) {
+            guard unpack else { return nil }
+            guard engine.hasBlob(layer.digest) else {
+                throw BerthError(.imageCorrupt, "image \(digest.short): layer \(layer.digest.short) is missing", hint: "import the image again")
+            }
+            try engine.ensureLayer(blob: layer.digest, expectedDiffID: diffID, label: "layer \(layer.digest.short)")
+        }
+        if let leaseID { try engine.writeLease(leaseID, diffIDs: loaded.image.rootfs.diffIDs) }
+        let normalized = (try? ImageReference.normalize(reference)) ?? digest.description
+        return ResolvedImage(
+            reference: index.images[digest]?.references.contains(normalized) == true ? normalized : digest.description,
+            digest: digest.description,
+            configDigest: loaded.configDigest.description,
+            config: loaded.image.config ?? OCIImageConfig(),
+            layerPaths: loaded.image.rootfs.diffIDs.map { engine.layerPath($0) },
+            diffIDs: loaded.image.rootfs.diffIDs.map(\.description),
+            platform: OCIPlatform(architecture: loaded.image.architecture ?? "", os: loaded.image.os ?? ""))
+    }
+
+    /// `NodeRuntime.ensureImage` for a node without a registry client: the
+    /// local image for `IfNotPresent`, `Never` and (with nothing to pull
+    /// from) `Always`; `.imageNotFound` naming the policy when it is missing.
+    public func ensureLocal(_ reference: String, pullPolicy: String) async throws -> ImageSummary {
+        if let summary = try await summary(reference) { return summary }
+        let normalized = (try? ImageReference.normalize(reference)) ?? reference
+        throw BerthError(
+            .imageNotFound, "image \(normalized) is not present locally (imagePullPolicy \(pullPolicy))",
+            hint: "import it with `berth image import PATH --tag \(reference)`")
     }
 
     // MARK: - Names

@@ -209,6 +209,10 @@ final class ImageStoreEngine: Sendable {
         unlink(blobPath(digest))
     }
 
+    func removeLayer(_ diffID: OCIDigest) {
+        try? LayerUnpacker.removeTree(path: "\(layersDir)/\(diffID.hex)")
+    }
+
     // MARK: - Layers
 
     /// Unpacks the layer blob once into `layers/<diffid>/fs` and returns the
@@ -224,13 +228,15 @@ final class ImageStoreEngine: Sendable {
         defer {
             if !done { try? LayerUnpacker.removeTree(path: staging) }
         }
-        let result = try LayerUnpacker.unpack(blob: blobPath(blob), into: staging + "/fs", expectedDiffID: expectedDiffID, label: label)
+        var result = try LayerUnpacker.unpack(blob: blobPath(blob), into: staging + "/fs", expectedDiffID: expectedDiffID, label: label)
         let final = "\(layersDir)/\(result.diffID.hex)"
         if rename(staging, final) != 0 {
             let error = errno
             guard error == EEXIST || error == ENOTEMPTY else { throw LayerUnpacker.systemError("cannot move layer into \(final)", error) }
-            // Someone else unpacked the same layer first; theirs is as good.
+            // The same layer is already there (another image, or a rootfs
+            // import whose diff_id was unknown in advance); it is as good.
             try? LayerUnpacker.removeTree(path: staging)
+            result.created = false
         }
         done = true
         return result

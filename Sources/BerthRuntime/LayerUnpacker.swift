@@ -14,6 +14,8 @@ public struct LayerUnpackResult: Sendable, Hashable {
     public var uncompressedSize: Int64
     public var compression: ArchiveCompression
     public var entries: Int
+    /// False when another unpack of the same layer got there first.
+    public var created = true
 }
 
 /// Unpacks one layer tar into an empty directory, for overlayfs.
