@@ -63,8 +63,10 @@ targets += [
             "BerthAPI", "CArchive", "CSeccomp", "CCap",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "SystemPackage", package: "swift-system"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]
     ),
+    .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthAPI"]),
 ]
 berthDependencies += ["BerthRuntime"]
 

@@ -10,6 +10,7 @@ struct Berth: AsyncParsableCommand {
         subcommands: [
             VersionCommand.self,
             RenderCommand.self,
+            ImageCommand.self,
         ]
     )
 }
