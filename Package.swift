@@ -68,6 +68,20 @@ berthDependencies += ["BerthRuntime"]
 
 // MARK: - Server
 
+targets += [
+    .target(
+        name: "BerthServer",
+        dependencies: [
+            "BerthAPI", "BerthStore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]
+    ),
+    .testTarget(name: "BerthServerTests", dependencies: ["BerthServer", "BerthStore"]),
+]
+berthDependencies += ["BerthServer", .product(name: "Yams", package: "Yams")]
+
 // MARK: - CLI
 
 targets += [
