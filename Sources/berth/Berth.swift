@@ -9,6 +9,14 @@ struct Berth: AsyncParsableCommand {
         version: BerthVersion.current,
         subcommands: [
             VersionCommand.self,
+            ServeCommand.self,
+            ApplyCommand.self,
+            GetCommand.self,
+            DescribeCommand.self,
+            DeleteCommand.self,
+            LogsCommand.self,
+            ScaleCommand.self,
+            RolloutCommand.self,
         ]
     )
 }
