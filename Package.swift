@@ -54,6 +54,19 @@ berthDependencies += ["BerthManifests"]
 
 // MARK: - Store
 
+targets += [
+    .target(
+        name: "BerthStore",
+        dependencies: [
+            "BerthAPI",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+        ]
+    ),
+    .testTarget(name: "BerthStoreTests", dependencies: ["BerthStore"]),
+]
+berthDependencies += ["BerthStore"]
+
 // MARK: - Runtime
 
 targets += [
@@ -81,6 +94,20 @@ targets += [
 berthDependencies += ["BerthReconciler"]
 
 // MARK: - Server
+
+targets += [
+    .target(
+        name: "BerthServer",
+        dependencies: [
+            "BerthAPI", "BerthStore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]
+    ),
+    .testTarget(name: "BerthServerTests", dependencies: ["BerthServer", "BerthStore"]),
+]
+berthDependencies += ["BerthServer", .product(name: "Yams", package: "Yams")]
 
 // MARK: - CLI
 

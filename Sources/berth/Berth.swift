@@ -11,6 +11,14 @@ struct Berth: AsyncParsableCommand {
             VersionCommand.self,
             RenderCommand.self,
             ImageCommand.self,
+            ServeCommand.self,
+            ApplyCommand.self,
+            GetCommand.self,
+            DescribeCommand.self,
+            DeleteCommand.self,
+            LogsCommand.self,
+            ScaleCommand.self,
+            RolloutCommand.self,
         ]
     )
 }
