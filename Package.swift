@@ -51,6 +51,19 @@ berthDependencies += ["BerthRuntime"]
 
 // MARK: - Orchestrator
 
+targets += [
+    .target(
+        name: "BerthOrchestrator",
+        dependencies: [
+            "BerthAPI", "BerthRuntime",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]
+    ),
+    .testTarget(name: "BerthOrchestratorTests", dependencies: ["BerthOrchestrator", "BerthAPI", "BerthRuntime"]),
+]
+berthDependencies += ["BerthOrchestrator"]
+
 // MARK: - Reconciler
 
 // MARK: - Server
