@@ -60,7 +60,14 @@ targets += [
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]
     ),
-    .testTarget(name: "BerthOrchestratorTests", dependencies: ["BerthOrchestrator", "BerthAPI", "BerthRuntime"]),
+    .testTarget(
+        name: "BerthOrchestratorTests",
+        dependencies: [
+            "BerthOrchestrator", "BerthAPI", "BerthRuntime",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]
+    ),
 ]
 berthDependencies += ["BerthOrchestrator"]
 

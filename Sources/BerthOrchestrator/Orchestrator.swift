@@ -194,10 +194,16 @@ public final class Orchestrator: ServiceLifecycle.Service, Sendable {
         return [
             (deploymentQueue, "deployment", { try await deployments.reconcile(namespace: $0.namespace, name: $0.name) }),
             (replicaSetQueue, "replicaset", { try await replicaSets.reconcile(namespace: $0.namespace, name: $0.name) }),
-            (schedulerQueue, "scheduler", { key in
+            (schedulerQueue, "scheduler", { [kubeletQueue, nodeName = configuration.nodeName] key in
                 let decision = try await scheduler.schedule(namespace: key.namespace, name: key.name)
-                if case .unschedulable = decision { return .requeueAfter(10) }
-                return .done
+                switch decision {
+                case .unschedulable: return .requeueAfter(10)
+                case .bound(let node):
+                    // Hand the pod to the kubelet at once rather than waiting for the feed.
+                    if node == nodeName { await kubeletQueue.add(key) }
+                    return .done
+                case .skipped: return .done
+                }
             }),
             (kubeletQueue, "kubelet", { try await kubelet.reconcile(namespace: $0.namespace, name: $0.name) }),
         ]

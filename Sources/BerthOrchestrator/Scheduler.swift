@@ -53,7 +53,9 @@ public struct Scheduler: Sendable {
             var nodeReasons: [String] = []
             if let selector = pod.spec.nodeSelector,
                !selector.allSatisfy({ node.metadata.labels?[$0.key] == $0.value }) {
-                nodeReasons.append("node(s) didn't match Pod's node affinity/selector")
+                // As in Kubernetes, a node that fails a filter is not checked further.
+                reasons["node(s) didn't match Pod's node affinity/selector", default: 0] += 1
+                continue
             }
             if let pods = allocatable["pods"]?.value, Int64(used.pods + 1) > pods { nodeReasons.append("Too many pods") }
             if let cpu = allocatable["cpu"]?.milliValue, request.cpuMillis > 0, used.cpuMillis + request.cpuMillis > cpu {
