@@ -35,6 +35,19 @@ targets += [
 
 // MARK: - Store
 
+targets += [
+    .target(
+        name: "BerthStore",
+        dependencies: [
+            "BerthAPI",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+        ]
+    ),
+    .testTarget(name: "BerthStoreTests", dependencies: ["BerthStore"]),
+]
+berthDependencies += ["BerthStore"]
+
 // MARK: - Runtime
 
 targets += [
