@@ -68,7 +68,7 @@ targets += [
     .target(
         name: "BerthOrchestrator",
         dependencies: [
-            "BerthAPI", "BerthRuntime",
+            "BerthAPI", "BerthRuntime", "BerthStore",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]
@@ -76,7 +76,7 @@ targets += [
     .testTarget(
         name: "BerthOrchestratorTests",
         dependencies: [
-            "BerthOrchestrator", "BerthAPI", "BerthRuntime",
+            "BerthOrchestrator", "BerthAPI", "BerthRuntime", "BerthStore",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]

@@ -81,12 +81,21 @@ public actor Kubelet {
 
     // MARK: - Reconcile
 
+    /// Held on every pod this kubelet runs: a delete then only marks the pod
+    /// (deletionTimestamp) and the kubelet removes the finalizer once the
+    /// containers have stopped, which removes the pod.
+    public static let finalizer = "berth.dev/kubelet"
+
     public func reconcile(namespace: String, name: String) async throws -> ReconcileResult {
-        guard let pod = try await store.get(Pod.self, namespace: namespace, name: name),
+        guard var pod = try await store.get(Pod.self, namespace: namespace, name: name),
               pod.spec.nodeName == nodeName else { return .done }
         if pod.isTerminating {
             try await terminate(pod)
             return .done
+        }
+        if !PodUtil.isTerminal(pod), !(pod.metadata.finalizers ?? []).contains(Self.finalizer) {
+            pod.metadata.finalizers = (pod.metadata.finalizers ?? []) + [Self.finalizer]
+            pod = try await store.update(pod)
         }
         if PodUtil.isTerminal(pod) {
             if let sandbox = pods[pod.uid]?.sandboxID {
@@ -430,8 +439,32 @@ public actor Kubelet {
         volumes.remove(pod.uid)
         pods[pod.uid] = nil
         do {
-            try await store.delete(.pod, namespace: pod.namespace, name: pod.name)
+            if (pod.metadata.finalizers ?? []).contains(Self.finalizer) {
+                // Dropping the last finalizer of a pod being deleted removes it.
+                var copy = pod
+                copy.metadata.finalizers = pod.metadata.finalizers?.filter { $0 != Self.finalizer }
+                copy.metadata.resourceVersion = nil
+                _ = try await store.update(copy)
+            } else {
+                try await store.delete(.pod, namespace: pod.namespace, name: pod.name)
+            }
         } catch let error as BerthError where error.code == .notFound {}
+    }
+
+    /// Stops and removes what is left of a pod that is gone from the store
+    /// (removed without the kubelet's finalizer, e.g. by a forced delete).
+    public func cleanUpDeleted(podUID: String) async {
+        var ids: [String] = []
+        for container in (try? await runtime.listContainers()) ?? []
+            where container.labels[RuntimeLabels.podUID] == podUID && container.state != .exited {
+            ids.append(container.id)
+        }
+        for id in ids { try? await runtime.stopContainer(id: id, gracePeriod: 30) }
+        for sandbox in (try? await runtime.listSandboxes()) ?? [] where sandbox.podUID == podUID {
+            try? await runtime.removeSandbox(id: sandbox.id)
+        }
+        volumes.remove(podUID)
+        pods[podUID] = nil
     }
 
     /// Removes sandboxes whose pod no longer exists (deleted while Berth was

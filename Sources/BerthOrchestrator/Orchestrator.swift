@@ -150,6 +150,10 @@ public final class Orchestrator: ServiceLifecycle.Service, Sendable {
                 await deploymentQueue.add(ObjectName(namespace: change.namespace, name: owner.name))
             }
         case .pod:
+            if change.type == .deleted, let uid = change.uid {
+                let kubelet = self.kubelet
+                Task { await kubelet.cleanUpDeleted(podUID: uid) }
+            }
             await schedulerQueue.add(key)
             await kubeletQueue.add(key)
             for owner in change.ownerReferences where owner.kind == "ReplicaSet" {

@@ -1,21 +1,21 @@
 import BerthAPI
+import BerthStore
 
 /// A typed cluster object the orchestrator reads and writes: the resource
-/// types of BerthAPI, seen through the one field every kind shares.
-public protocol ClusterObject: Codable, Sendable, Hashable {
-    static var resourceKind: ResourceKind { get }
+/// types of BerthAPI as BerthStore knows them, with a writable `metadata`.
+public protocol ClusterObject: StoredResource, Hashable {
     var metadata: ObjectMeta { get set }
 }
 
-extension Deployment: ClusterObject { public static var resourceKind: ResourceKind { .deployment } }
-extension ReplicaSet: ClusterObject { public static var resourceKind: ResourceKind { .replicaSet } }
-extension Pod: ClusterObject { public static var resourceKind: ResourceKind { .pod } }
-extension Node: ClusterObject { public static var resourceKind: ResourceKind { .node } }
-extension ConfigMap: ClusterObject { public static var resourceKind: ResourceKind { .configMap } }
-extension Secret: ClusterObject { public static var resourceKind: ResourceKind { .secret } }
-extension BerthAPI.Service: ClusterObject { public static var resourceKind: ResourceKind { .service } }
-extension Endpoints: ClusterObject { public static var resourceKind: ResourceKind { .endpoints } }
-extension BerthAPI.Namespace: ClusterObject { public static var resourceKind: ResourceKind { .namespace } }
+extension Deployment: ClusterObject {}
+extension ReplicaSet: ClusterObject {}
+extension Pod: ClusterObject {}
+extension Node: ClusterObject {}
+extension ConfigMap: ClusterObject {}
+extension Secret: ClusterObject {}
+extension BerthAPI.Service: ClusterObject {}
+extension Endpoints: ClusterObject {}
+extension BerthAPI.Namespace: ClusterObject {}
 
 /// One change seen on the store's change feed. Carries no payload the
 /// controllers depend on: they re-read the object (level-triggered), so a
@@ -29,13 +29,18 @@ public struct ObjectChange: Sendable, Hashable {
     /// Owner references of the object at the time of the change, so that a
     /// changed Pod wakes its ReplicaSet and a changed ReplicaSet its Deployment.
     public var ownerReferences: [OwnerReference]
+    /// The uid of the object (so that the kubelet can clean up after a pod
+    /// that is already gone from the store).
+    public var uid: String?
 
-    public init(type: ChangeType, kind: ResourceKind, namespace: String, name: String, ownerReferences: [OwnerReference] = []) {
+    public init(type: ChangeType, kind: ResourceKind, namespace: String, name: String,
+                ownerReferences: [OwnerReference] = [], uid: String? = nil) {
         self.type = type
         self.kind = kind
         self.namespace = namespace
         self.name = name
         self.ownerReferences = ownerReferences
+        self.uid = uid
     }
 }
 
@@ -48,8 +53,10 @@ public struct ObjectChange: Sendable, Hashable {
 ///   `.conflict` when `metadata.resourceVersion` is stale and bumps
 ///   `generation` when the spec changed.
 /// - `updateStatus` writes only the status (same conflict rule).
-/// - `delete` removes the object now (throws `.notFound`); graceful pod
-///   deletion is the orchestrator's business (deletionTimestamp, then delete).
+/// - `delete` removes the object now (throws `.notFound`) — unless it has
+///   finalizers: then it only sets `deletionTimestamp`, and the update that
+///   removes the last finalizer removes the object. Graceful pod deletion
+///   rests on this (the kubelet's finalizer).
 public protocol OrchestratorStore: Sendable {
     func get<T: ClusterObject>(_ type: T.Type, namespace: String, name: String) async throws -> T?
     /// All objects of a kind, in one namespace or (nil) in all of them.

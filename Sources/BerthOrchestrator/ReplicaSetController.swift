@@ -102,31 +102,28 @@ public struct ReplicaSetController: Sendable {
     }
 }
 
-/// Deletes pods as the API server does: a pod bound to the local node gets a
-/// deletionTimestamp and is removed by the kubelet once its containers have
-/// stopped (honouring terminationGracePeriodSeconds); any other pod — not
-/// scheduled, or on a simulated node — is removed at once.
+/// Deletes pods as the API server does. A pod the kubelet runs carries its
+/// finalizer, so the store only sets deletionTimestamp and the kubelet
+/// removes the pod once its containers have stopped (honouring
+/// terminationGracePeriodSeconds); any other pod — not scheduled, or on a
+/// simulated node — goes at once.
 public struct PodDeleter: Sendable {
     let store: any OrchestratorStore
     let clock: any OrchestratorClock
     let localNodeName: String
 
+    public init(store: any OrchestratorStore, clock: any OrchestratorClock, localNodeName: String) {
+        self.store = store
+        self.clock = clock
+        self.localNodeName = localNodeName
+    }
+
     public func delete(_ pod: Pod) async throws {
         guard !pod.isTerminating else { return }
-        if pod.spec.nodeName == localNodeName {
-            var copy = pod
-            copy.metadata.deletionTimestamp = Timestamp.format(clock.now())
-            do {
-                _ = try await store.update(copy)
-            } catch let error as BerthError where error.code == .notFound {
-                return
-            }
-        } else {
-            do {
-                try await store.delete(.pod, namespace: pod.namespace, name: pod.name)
-            } catch let error as BerthError where error.code == .notFound {
-                return
-            }
+        do {
+            try await store.delete(.pod, namespace: pod.namespace, name: pod.name)
+        } catch let error as BerthError where error.code == .notFound {
+            return
         }
     }
 }

@@ -374,7 +374,8 @@ func makePod(_ name: String, image: String = "app:v1", restartPolicy: String? = 
         defer { h.cleanup() }
         _ = try await h.store.create(makePod("gone"))
         try await h.run(upTo: 5) { try await pod(h, "gone").status?.phase == "Running" }
-        try await h.store.delete(.pod, namespace: "default", name: "gone")
+        #expect(try await pod(h, "gone").metadata.finalizers == [Kubelet.finalizer])
+        await h.store.forceRemove(.pod, namespace: "default", name: "gone")
         #expect(try await h.orchestrator.kubelet.removeOrphanedSandboxes() == 1)
         #expect(await h.runtime.sandboxes.isEmpty)
     }

@@ -105,6 +105,11 @@ actor MemoryStore: OrchestratorStore {
         copy.metadata.creationTimestamp = old.metadata.creationTimestamp
         copy.metadata.resourceVersion = String(version)
         copy.metadata.generation = (old.metadata.generation ?? 1) + (spec(new) != spec(stored) ? 1 : 0)
+        copy.metadata.deletionTimestamp = old.metadata.deletionTimestamp
+        if old.metadata.deletionTimestamp != nil, (copy.metadata.finalizers ?? []).isEmpty {
+            commit(key, nil, .deleted, owners: copy.metadata.ownerReferences ?? [])
+            return copy
+        }
         commit(key, try JSONValue(encoding: copy), .modified, owners: copy.metadata.ownerReferences ?? [])
         return copy
     }
@@ -124,6 +129,18 @@ actor MemoryStore: OrchestratorStore {
     func delete(_ kind: ResourceKind, namespace: String, name: String) async throws {
         let key = Key(kind: kind.rawValue, namespace: kind.isNamespaced ? namespace : "", name: name)
         guard let stored = objects[key] else { throw BerthError(.notFound, "\(kind.rawValue) \(name) not found") }
+        if let finalizers = stored["metadata"]?["finalizers"]?.arrayValue, !finalizers.isEmpty {
+            // Finalizers: only mark the object.
+            guard case .object(var fields) = stored, case .object(var meta)? = fields["metadata"] else { return }
+            if meta["deletionTimestamp"] != nil { return }
+            version += 1
+            meta["deletionTimestamp"] = .string(Timestamp.format(clock.now()))
+            meta["resourceVersion"] = .string(String(version))
+            fields["metadata"] = .object(meta)
+            let owners = (try? stored["metadata"]?["ownerReferences"]?.decode([OwnerReference].self)) ?? []
+            commit(key, .object(fields), .modified, owners: owners)
+            return
+        }
         let owners = (try? stored["metadata"]?["ownerReferences"]?.decode([OwnerReference].self)) ?? []
         commit(key, nil, .deleted, owners: owners)
     }
@@ -142,6 +159,12 @@ actor MemoryStore: OrchestratorStore {
     }
 
     // Conveniences for tests.
+    /// Removes an object regardless of finalizers (a forced delete).
+    func forceRemove(_ kind: ResourceKind, namespace: String, name: String) {
+        let key = Key(kind: kind.rawValue, namespace: kind.isNamespaced ? namespace : "", name: name)
+        commit(key, nil, .deleted, owners: [])
+    }
+
     func put<T: ClusterObject>(_ object: T) async throws -> T {
         if var existing = try await get(T.self, namespace: object.metadata.namespace ?? "default", name: object.metadata.name) {
             let meta = existing.metadata
