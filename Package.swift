@@ -85,6 +85,26 @@ berthDependencies += ["BerthRuntime"]
 
 // MARK: - Orchestrator
 
+targets += [
+    .target(
+        name: "BerthOrchestrator",
+        dependencies: [
+            "BerthAPI", "BerthRuntime", "BerthStore",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]
+    ),
+    .testTarget(
+        name: "BerthOrchestratorTests",
+        dependencies: [
+            "BerthOrchestrator", "BerthAPI", "BerthRuntime", "BerthStore",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+        ]
+    ),
+]
+berthDependencies += ["BerthOrchestrator"]
+
 // MARK: - Reconciler
 
 targets += [

@@ -13,6 +13,10 @@ public struct ObjectMeta: Sendable, Hashable, Codable {
     public var deletionTimestamp: String?
     public var ownerReferences: [OwnerReference]?
     public var generateName: String?
+    /// Kubernetes finalizers: while any is left, a delete only sets
+    /// `deletionTimestamp` (the kubelet holds one on running pods so that
+    /// deletion waits for containers to stop gracefully).
+    public var finalizers: [String]?
 
     public init(
         name: String,

@@ -1,0 +1,577 @@
+import BerthAPI
+import BerthRuntime
+import Foundation
+import Logging
+
+/// The kubelet's part for the local node: for each pod bound here, a
+/// sandbox, init containers in order, then app containers; restarts per
+/// restartPolicy with crash-loop backoff; startup, liveness and readiness
+/// probes; graceful termination; and the pod status (phase, container
+/// states, restartCount, Ready/ContainersReady/Initialized conditions).
+///
+/// Each `reconcile` polls the runtime once and moves every container one
+/// step, then asks to be called again (the runtime has no event stream; like
+/// the kubelet's PLEG, it relists about once a second).
+public actor Kubelet {
+    let store: any OrchestratorStore
+    let runtime: any NodeRuntime
+    let clock: any OrchestratorClock
+    let prober: Prober
+    let nodeName: String
+    let configBuilder: ContainerConfigBuilder
+    let volumes: VolumePreparer
+    let logger: Logger
+    /// How often a pod with running containers is looked at again.
+    public var pollInterval: TimeInterval = 1
+
+    var pods: [String: PodState] = [:]
+    var backoff = CrashLoopBackoff()
+
+    public init(store: any OrchestratorStore, runtime: any NodeRuntime, clock: any OrchestratorClock,
+                transport: any ProbeTransport, nodeName: String, dataDir: String,
+                logger: Logger = Logger(label: "berth.kubelet")) {
+        self.store = store
+        self.runtime = runtime
+        self.clock = clock
+        self.prober = Prober(runtime: runtime, transport: transport)
+        self.nodeName = nodeName
+        self.configBuilder = ContainerConfigBuilder(store: store)
+        self.volumes = VolumePreparer(store: store, dataDir: dataDir)
+        self.logger = logger
+    }
+
+    // MARK: - State kept in memory (rebuilt from the runtime on restart)
+
+    struct ProbeState: Sendable {
+        var successes = 0
+        var failures = 0
+        var lastRun: Date?
+    }
+
+    struct ContainerRecord: Sendable {
+        var id: String?
+        /// Restart count: the attempt number of the current container.
+        var attempt = 0
+        var startedAt: Date?
+        var running = false
+        /// Exited and will not be restarted (policy), or init container done.
+        var terminated: ContainerStatus.Terminated?
+        var lastTerminated: ContainerStatus.Terminated?
+        var waiting: ContainerStatus.Waiting? = ContainerStatus.Waiting(reason: "ContainerCreating")
+        var started = false
+        var ready = false
+        var imageID: String?
+        var probes: [String: ProbeState] = [:]
+
+        mutating func resetProbes() {
+            probes = [:]
+            started = false
+            ready = false
+        }
+    }
+
+    struct PodState: Sendable {
+        var sandboxID: String?
+        var podIP: String?
+        var volumes: [String: PreparedVolume]?
+        var containers: [String: ContainerRecord] = [:]
+        var initContainers: [String: ContainerRecord] = [:]
+        var startTime: Date?
+    }
+
+    // MARK: - Reconcile
+
+    /// Held on every pod this kubelet runs: a delete then only marks the pod
+    /// (deletionTimestamp) and the kubelet removes the finalizer once the
+    /// containers have stopped, which removes the pod.
+    public static let finalizer = "berth.dev/kubelet"
+
+    public func reconcile(namespace: String, name: String) async throws -> ReconcileResult {
+        guard var pod = try await store.get(Pod.self, namespace: namespace, name: name),
+              pod.spec.nodeName == nodeName else { return .done }
+        if pod.isTerminating {
+            try await terminate(pod)
+            return .done
+        }
+        if !PodUtil.isTerminal(pod), !(pod.metadata.finalizers ?? []).contains(Self.finalizer) {
+            pod.metadata.finalizers = (pod.metadata.finalizers ?? []) + [Self.finalizer]
+            pod = try await store.update(pod)
+        }
+        if PodUtil.isTerminal(pod) {
+            if let sandbox = pods[pod.uid]?.sandboxID {
+                try? await runtime.removeSandbox(id: sandbox)
+                pods[pod.uid]?.sandboxID = nil
+            }
+            return .done
+        }
+        var state = pods[pod.uid] ?? PodState()
+        defer { pods[pod.uid] = state }
+        let now = clock.now()
+        if state.startTime == nil { state.startTime = Timestamp.parse(pod.status?.startTime) ?? now }
+        var result = ReconcileResult.requeueAfter(pollInterval)
+
+        // Sandbox.
+        if state.sandboxID == nil {
+            do {
+                let sandbox = try await runtime.runSandbox(sandboxConfig(pod))
+                state.sandboxID = sandbox.id
+                state.podIP = sandbox.ip
+            } catch {
+                await event(pod, "FailedCreatePodSandBox", "Failed to create pod sandbox: \(error)", warning: true)
+                try await writeStatus(pod, state)
+                throw error
+            }
+        }
+        // Volumes.
+        if state.volumes == nil {
+            do {
+                state.volumes = try await volumes.prepare(pod)
+            } catch let error as ContainerConfigError {
+                await event(pod, "FailedMount", error.message, warning: true)
+                for container in pod.spec.containers {
+                    state.containers[container.name, default: ContainerRecord()].waiting =
+                        ContainerStatus.Waiting(reason: "ContainerCreating", message: error.message)
+                }
+                try await writeStatus(pod, state)
+                return .requeueAfter(10)
+            }
+        }
+
+        // Init containers, one at a time, in order.
+        var initialized = true
+        var podFailed = false
+        for container in pod.spec.initContainers ?? [] {
+            var record = state.initContainers[container.name] ?? ContainerRecord()
+            if let terminated = record.terminated, terminated.exitCode == 0 { continue }
+            initialized = false
+            let step = try await stepContainer(pod, container, &record, &state, kind: "init")
+            state.initContainers[container.name] = record
+            result = result.merged(step)
+            if let terminated = record.terminated, terminated.exitCode == 0 {
+                initialized = true
+                continue
+            }
+            if record.terminated != nil { podFailed = true }
+            break
+        }
+
+        if initialized && !podFailed {
+            for container in pod.spec.containers {
+                var record = state.containers[container.name] ?? ContainerRecord()
+                let step = try await stepContainer(pod, container, &record, &state, kind: "app")
+                state.containers[container.name] = record
+                result = result.merged(step)
+            }
+        }
+        let phase = try await writeStatus(pod, state)
+        if phase == "Succeeded" || phase == "Failed" {
+            if let sandbox = state.sandboxID { try? await runtime.removeSandbox(id: sandbox) }
+            state.sandboxID = nil
+            return .done
+        }
+        return result
+    }
+
+    // MARK: - One container, one step
+
+    private func restartAllowed(_ pod: Pod, exitCode: Int, kind: String) -> Bool {
+        switch pod.spec.restartPolicy ?? "Always" {
+        case "Never": return false
+        case "OnFailure": return exitCode != 0
+        default: return kind == "init" ? exitCode != 0 : true
+        }
+    }
+
+    private func stepContainer(_ pod: Pod, _ container: Container, _ record: inout ContainerRecord,
+                               _ state: inout PodState, kind: String) async throws -> ReconcileResult {
+        let now = clock.now()
+        let key = "\(pod.uid)/\(container.name)"
+        if record.terminated != nil { return .done }
+
+        if let id = record.id {
+            let status: ContainerRuntimeStatus
+            do {
+                status = try await runtime.containerStatus(id: id)
+            } catch let error as BerthError where error.code == .notFound {
+                // Removed behind our back: make a new one.
+                record.id = nil
+                record.running = false
+                return try await createAndStart(pod, container, &record, &state, kind: kind)
+            }
+            record.imageID = status.imageDigest ?? record.imageID
+            switch status.state {
+            case .created:
+                try await runtime.startContainer(id: id)
+                record.running = true
+                record.startedAt = now
+                record.waiting = nil
+                return .requeueAfter(pollInterval)
+            case .running:
+                if !record.running {
+                    record.running = true
+                    record.startedAt = record.startedAt ?? Timestamp.parse(status.startedAt) ?? now
+                }
+                record.waiting = nil
+                if kind == "init" { return .requeueAfter(pollInterval) }
+                return try await runProbes(pod, container, &record, state)
+            case .exited:
+                let finished = Timestamp.parse(status.finishedAt) ?? now
+                if record.running || record.lastTerminated?.containerID != id {
+                    var terminated = ContainerStatus.Terminated(exitCode: status.exitCode ?? 0,
+                                                                reason: status.reason ?? ((status.exitCode ?? 0) == 0 ? "Completed" : "Error"))
+                    terminated.message = status.message
+                    terminated.startedAt = status.startedAt ?? record.startedAt.map(Timestamp.format)
+                    terminated.finishedAt = Timestamp.format(finished)
+                    terminated.containerID = id
+                    record.lastTerminated = terminated
+                    record.running = false
+                    record.resetProbes()
+                }
+                let exitCode = status.exitCode ?? 0
+                guard restartAllowed(pod, exitCode: exitCode, kind: kind) else {
+                    record.terminated = record.lastTerminated
+                    record.waiting = nil
+                    return .done
+                }
+                if let until = backoff.backoffUntil(key, finishedAt: finished, now: now) {
+                    let delay = Int(backoff.delay(key))
+                    let message = "back-off \(Self.duration(delay)) restarting failed container=\(container.name) pod=\(pod.name)_\(pod.namespace)(\(pod.uid))"
+                    if record.waiting?.reason != "CrashLoopBackOff" {
+                        await event(pod, "BackOff", "Back-off restarting failed container \(container.name) in pod \(pod.name)", warning: true)
+                    }
+                    record.waiting = ContainerStatus.Waiting(reason: "CrashLoopBackOff", message: message)
+                    return .requeueAfter(until.timeIntervalSince(now))
+                }
+                backoff.next(key, finishedAt: finished)
+                try? await runtime.removeContainer(id: id)
+                record.id = nil
+                record.attempt += 1
+                return try await createAndStart(pod, container, &record, &state, kind: kind)
+            }
+        }
+        return try await createAndStart(pod, container, &record, &state, kind: kind)
+    }
+
+    private func createAndStart(_ pod: Pod, _ container: Container, _ record: inout ContainerRecord,
+                                _ state: inout PodState, kind: String) async throws -> ReconcileResult {
+        guard let sandboxID = state.sandboxID else { return .requeueAfter(pollInterval) }
+        do {
+            let image = try await runtime.ensureImage(container.image, pullPolicy: Self.pullPolicy(container))
+            record.imageID = image.digest
+        } catch let error as BerthError {
+            let reason = error.code == .imageNotFound ? "ErrImageNeverPull" : "ErrImagePull"
+            let message = error.code == .imageNotFound
+                ? "Container image \"\(container.image)\" is not present with pull policy of Never"
+                : error.message
+            if record.waiting?.reason != reason {
+                await event(pod, reason == "ErrImageNeverPull" ? "ErrImageNeverPull" : "Failed", message, warning: true)
+            }
+            record.waiting = ContainerStatus.Waiting(reason: reason, message: message)
+            return .requeueAfter(10)
+        }
+        let config: ContainerConfig
+        do {
+            config = try await configBuilder.build(pod: pod, container: container, podIP: state.podIP,
+                                                   volumes: state.volumes ?? [:], attempt: record.attempt, kind: kind)
+        } catch let error as ContainerConfigError {
+            if record.waiting?.reason != "CreateContainerConfigError" || record.waiting?.message != error.message {
+                await event(pod, "Failed", "Error: \(error.message)", warning: true)
+            }
+            record.waiting = ContainerStatus.Waiting(reason: "CreateContainerConfigError", message: error.message)
+            return .requeueAfter(5)
+        }
+        do {
+            let id = try await runtime.createContainer(sandboxID: sandboxID, config: config)
+            record.id = id
+            await event(pod, "Created", "Created container \(container.name)")
+            try await runtime.startContainer(id: id)
+            await event(pod, "Started", "Started container \(container.name)")
+        } catch {
+            record.waiting = ContainerStatus.Waiting(reason: "RunContainerError", message: "\(error)")
+            await event(pod, "Failed", "Error: \(error)", warning: true)
+            return .requeueAfter(5)
+        }
+        record.running = true
+        record.startedAt = clock.now()
+        record.waiting = nil
+        record.resetProbes()
+        return .requeueAfter(pollInterval)
+    }
+
+    static func pullPolicy(_ container: Container) -> String {
+        if let policy = container.imagePullPolicy { return policy }
+        let lastPart = container.image.split(separator: "/").last ?? ""
+        if container.image.contains("@") { return "IfNotPresent" }
+        if !lastPart.contains(":") || lastPart.hasSuffix(":latest") { return "Always" }
+        return "IfNotPresent"
+    }
+
+    static func duration(_ seconds: Int) -> String {
+        seconds >= 60 ? "\(seconds / 60)m\(seconds % 60)s" : "\(seconds)s"
+    }
+
+    // MARK: - Probes
+
+    private func runProbes(_ pod: Pod, _ container: Container, _ record: inout ContainerRecord,
+                           _ state: PodState) async throws -> ReconcileResult {
+        let now = clock.now()
+        let startedAt = record.startedAt ?? now
+        var next = now.addingTimeInterval(pollInterval)
+        let host = state.podIP ?? "127.0.0.1"
+
+        func due(_ name: String, _ probe: Probe) -> Bool {
+            let first = startedAt.addingTimeInterval(TimeInterval(probe.initialDelaySeconds ?? 0))
+            let period = TimeInterval(probe.periodSeconds ?? 10)
+            let at = record.probes[name]?.lastRun.map { max(first, $0.addingTimeInterval(period)) } ?? first
+            if at > now { next = min(next, at); return false }
+            next = min(next, now.addingTimeInterval(period))
+            return true
+        }
+
+        // Startup probe holds back the others.
+        if !record.started {
+            if let probe = container.startupProbe {
+                guard due("startup", probe) else { return .requeueAfter(max(0.001, next.timeIntervalSince(now))) }
+                let outcome = await prober.run(probe, container: container, containerID: record.id ?? "", host: host)
+                var probeState = record.probes["startup"] ?? ProbeState()
+                probeState.lastRun = now
+                if outcome.succeeded {
+                    record.started = true
+                } else {
+                    probeState.failures += 1
+                    if case .failure(let message) = outcome {
+                        await event(pod, "Unhealthy", "Startup probe failed: \(message)", warning: true)
+                    }
+                    if probeState.failures >= (probe.failureThreshold ?? 3) {
+                        record.probes["startup"] = probeState
+                        try await kill(pod, container, record, because: "failed startup probe")
+                        return .requeueAfter(pollInterval)
+                    }
+                }
+                record.probes["startup"] = probeState
+                if !record.started { return .requeueAfter(max(0.001, next.timeIntervalSince(now))) }
+            } else {
+                record.started = true
+            }
+        }
+
+        if let probe = container.livenessProbe, due("liveness", probe) {
+            let outcome = await prober.run(probe, container: container, containerID: record.id ?? "", host: host)
+            var probeState = record.probes["liveness"] ?? ProbeState()
+            probeState.lastRun = now
+            if outcome.succeeded {
+                probeState.failures = 0
+            } else {
+                probeState.failures += 1
+                if case .failure(let message) = outcome {
+                    await event(pod, "Unhealthy", "Liveness probe failed: \(message)", warning: true)
+                }
+            }
+            record.probes["liveness"] = probeState
+            if probeState.failures >= (probe.failureThreshold ?? 3) {
+                try await kill(pod, container, record, because: "failed liveness probe")
+                record.ready = false
+                return .requeueAfter(pollInterval)
+            }
+        }
+
+        if let probe = container.readinessProbe {
+            if due("readiness", probe) {
+                let outcome = await prober.run(probe, container: container, containerID: record.id ?? "", host: host)
+                var probeState = record.probes["readiness"] ?? ProbeState()
+                probeState.lastRun = now
+                if outcome.succeeded {
+                    probeState.successes += 1
+                    probeState.failures = 0
+                    if probeState.successes >= max(1, probe.successThreshold ?? 1) { record.ready = true }
+                } else {
+                    probeState.failures += 1
+                    probeState.successes = 0
+                    if case .failure(let message) = outcome, record.ready || probeState.failures == 1 {
+                        await event(pod, "Unhealthy", "Readiness probe failed: \(message)", warning: true)
+                    }
+                    if probeState.failures >= (probe.failureThreshold ?? 3) { record.ready = false }
+                }
+                record.probes["readiness"] = probeState
+            }
+        } else {
+            record.ready = record.started
+        }
+        return .requeueAfter(max(0.001, next.timeIntervalSince(now)))
+    }
+
+    private func kill(_ pod: Pod, _ container: Container, _ record: ContainerRecord, because reason: String) async throws {
+        guard let id = record.id else { return }
+        await event(pod, "Killing", "Container \(container.name) \(reason), will be restarted")
+        try await runtime.stopContainer(id: id, gracePeriod: pod.spec.terminationGracePeriodSeconds ?? 30)
+    }
+
+    // MARK: - Termination
+
+    /// Stops every container with the pod's grace period, releases the
+    /// sandbox and the pod's directories, then removes the pod object.
+    func terminate(_ pod: Pod) async throws {
+        let grace = pod.spec.terminationGracePeriodSeconds ?? 30
+        var ids = Set<String>()
+        var sandboxes = Set<String>()
+        if let state = pods[pod.uid] {
+            ids.formUnion(state.containers.values.compactMap(\.id))
+            ids.formUnion(state.initContainers.values.compactMap(\.id))
+            if let sandbox = state.sandboxID { sandboxes.insert(sandbox) }
+        }
+        for container in (try? await runtime.listContainers()) ?? [] where container.labels[RuntimeLabels.podUID] == pod.uid {
+            if container.state != .exited { ids.insert(container.id) }
+        }
+        for sandbox in (try? await runtime.listSandboxes()) ?? [] where sandbox.podUID == pod.uid { sandboxes.insert(sandbox.id) }
+        if !ids.isEmpty { await event(pod, "Killing", "Stopping \(ids.count) container(s) with grace period \(grace)s") }
+        let runtime = self.runtime
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for id in ids {
+                group.addTask {
+                    do { try await runtime.stopContainer(id: id, gracePeriod: grace) } catch let error as BerthError where error.code == .notFound {}
+                }
+            }
+            try await group.waitForAll()
+        }
+        for sandbox in sandboxes {
+            do { try await runtime.removeSandbox(id: sandbox) } catch let error as BerthError where error.code == .notFound {}
+        }
+        volumes.remove(pod.uid)
+        pods[pod.uid] = nil
+        do {
+            if (pod.metadata.finalizers ?? []).contains(Self.finalizer) {
+                // Dropping the last finalizer of a pod being deleted removes it.
+                var copy = pod
+                copy.metadata.finalizers = pod.metadata.finalizers?.filter { $0 != Self.finalizer }
+                copy.metadata.resourceVersion = nil
+                _ = try await store.update(copy)
+            } else {
+                try await store.delete(.pod, namespace: pod.namespace, name: pod.name)
+            }
+        } catch let error as BerthError where error.code == .notFound {}
+    }
+
+    /// Stops and removes what is left of a pod that is gone from the store
+    /// (removed without the kubelet's finalizer, e.g. by a forced delete).
+    public func cleanUpDeleted(podUID: String) async {
+        var ids: [String] = []
+        for container in (try? await runtime.listContainers()) ?? []
+            where container.labels[RuntimeLabels.podUID] == podUID && container.state != .exited {
+            ids.append(container.id)
+        }
+        for id in ids { try? await runtime.stopContainer(id: id, gracePeriod: 30) }
+        for sandbox in (try? await runtime.listSandboxes()) ?? [] where sandbox.podUID == podUID {
+            try? await runtime.removeSandbox(id: sandbox.id)
+        }
+        volumes.remove(podUID)
+        pods[podUID] = nil
+    }
+
+    /// Removes sandboxes whose pod no longer exists (deleted while Berth was
+    /// down, or force-deleted). Returns how many it removed.
+    @discardableResult
+    public func removeOrphanedSandboxes() async throws -> Int {
+        let live = Set(try await store.list(Pod.self, namespace: nil).filter { $0.spec.nodeName == nodeName }.map(\.uid))
+        var removed = 0
+        for sandbox in try await runtime.listSandboxes() where !live.contains(sandbox.podUID) {
+            for container in try await runtime.listContainers() where container.sandboxID == sandbox.id && container.state == .running {
+                try? await runtime.stopContainer(id: container.id, gracePeriod: 30)
+            }
+            try? await runtime.removeSandbox(id: sandbox.id)
+            pods[sandbox.podUID] = nil
+            volumes.remove(sandbox.podUID)
+            removed += 1
+        }
+        return removed
+    }
+
+    // MARK: - Restart recovery
+
+    /// Matches the runtime's live sandboxes and containers back to the pods
+    /// they belong to (by the labels Berth put on them), so that a restarted
+    /// orchestrator adopts them instead of starting new ones. Readiness and
+    /// startup state are taken over from the stored pod status, so a healthy
+    /// pod stays Ready across the restart.
+    public func recover() async throws {
+        let stored = try await store.list(Pod.self, namespace: nil).filter { $0.spec.nodeName == nodeName }
+        let byUID = Dictionary(stored.map { ($0.uid, $0) }, uniquingKeysWith: { first, _ in first })
+        for sandbox in try await runtime.listSandboxes() where byUID[sandbox.podUID] != nil {
+            var state = pods[sandbox.podUID] ?? PodState()
+            state.sandboxID = sandbox.id
+            state.podIP = sandbox.ip
+            pods[sandbox.podUID] = state
+        }
+        var newest: [String: ContainerRuntimeStatus] = [:]
+        for container in try await runtime.listContainers() {
+            guard let uid = container.labels[RuntimeLabels.podUID], byUID[uid] != nil,
+                  let name = container.labels[RuntimeLabels.containerName] else { continue }
+            let key = "\(uid)/\(container.labels[RuntimeLabels.containerType] ?? "app")/\(name)"
+            let attempt = Int(container.labels[RuntimeLabels.containerAttempt] ?? "") ?? 0
+            if let existing = newest[key], (Int(existing.labels[RuntimeLabels.containerAttempt] ?? "") ?? 0) >= attempt { continue }
+            newest[key] = container
+        }
+        for (_, container) in newest {
+            guard let uid = container.labels[RuntimeLabels.podUID], let pod = byUID[uid],
+                  let name = container.labels[RuntimeLabels.containerName] else { continue }
+            let isInit = container.labels[RuntimeLabels.containerType] == "init"
+            var state = pods[uid] ?? PodState()
+            guard state.sandboxID == container.sandboxID else { continue }
+            let storedStatus = (isInit ? pod.status?.initContainerStatuses : pod.status?.containerStatuses)?.first { $0.name == name }
+            var record = ContainerRecord()
+            record.id = container.id
+            record.attempt = Int(container.labels[RuntimeLabels.containerAttempt] ?? "") ?? 0
+            record.imageID = container.imageDigest
+            record.lastTerminated = storedStatus?.lastState?.terminated
+            if container.state == .running {
+                record.running = true
+                record.waiting = nil
+                record.startedAt = Timestamp.parse(container.startedAt) ?? clock.now()
+                record.started = storedStatus?.started ?? false
+                record.ready = storedStatus?.ready ?? false
+                if record.ready { record.probes["readiness"] = ProbeState(successes: 1, failures: 0, lastRun: clock.now()) }
+            } else if container.state == .exited, isInit, container.exitCode == 0 {
+                var terminated = ContainerStatus.Terminated(exitCode: 0, reason: "Completed")
+                terminated.containerID = container.id
+                record.terminated = terminated
+                record.waiting = nil
+            }
+            if isInit { state.initContainers[name] = record } else { state.containers[name] = record }
+            state.startTime = Timestamp.parse(pod.status?.startTime)
+            pods[uid] = state
+        }
+        // Adopted pods need their volumes map; their files are already written.
+        for (uid, var state) in pods where state.volumes == nil {
+            if let pod = byUID[uid], state.sandboxID != nil {
+                state.volumes = (try? await volumes.prepare(pod)) ?? nil
+                pods[uid] = state
+            }
+        }
+    }
+
+    // MARK: - Helpers
+
+    func sandboxConfig(_ pod: Pod) -> SandboxConfig {
+        var ports: [PortMapping] = []
+        for container in pod.spec.containers {
+            for port in container.ports ?? [] {
+                if let hostPort = port.hostPort, hostPort > 0 {
+                    ports.append(PortMapping(containerPort: port.containerPort, hostPort: hostPort,
+                                             hostIP: port.hostIP ?? "127.0.0.1", protocol: port.protocol ?? "TCP"))
+                }
+            }
+        }
+        return SandboxConfig(
+            podUID: pod.uid, podName: pod.name, namespace: pod.namespace, hostname: pod.spec.hostname ?? pod.name,
+            portMappings: ports,
+            labels: [RuntimeLabels.podUID: pod.uid, RuntimeLabels.podName: pod.name, RuntimeLabels.podNamespace: pod.namespace])
+    }
+
+    func event(_ pod: Pod, _ reason: String, _ message: String, warning: Bool = false) async {
+        await store.recordEvent(involving: pod.objectReference, reason: reason, message: message, type: warning ? "Warning" : "Normal")
+    }
+
+    /// For tests and diagnostics: the restart count the kubelet tracks.
+    public func restartCount(podUID: String, container: String) -> Int? {
+        pods[podUID]?.containers[container]?.attempt
+    }
+}
