@@ -51,6 +51,12 @@ struct SchemaWalker {
             return value
         case .string:
             if case .string = value { return value }
+            if mode == .strict, Self.scalarText(value) != nil {
+                // `value: 8080`, `value: yes`: YAML read them as a number or a boolean.
+                report { path in .error(path, "Invalid type: got \(Self.typeName(value)), expected string",
+                                        hint: "put the value in quotes") }
+                return value
+            }
             return mismatch(value, type)
         case .int:
             switch value {
