@@ -116,3 +116,26 @@ import Testing
         #expect(result.objects.count == (expected.isEmpty ? 1 : 0))
     }
 }
+
+@Suite struct YAMLTypePitfallTests {
+    /// The classic kubectl surprises: unquoted `yes`, numbers in string fields.
+    @Test func scalarsInStringFieldsAskForQuotes() {
+        let result = load("""
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: p}
+            spec:
+              containers:
+              - name: c
+                image: i
+                env:
+                - {name: DEBUG, value: yes}
+                - {name: PORT, value: 8080}
+                - {name: RATIO, value: "0.5"}
+            """)
+        #expect(result.errors.map { "\(line($0)) (\($0.hint ?? ""))" } == [
+            "test.yaml:9:28: Pod/default/p: spec.containers[0].env[0].value: Invalid type: got boolean, expected string (put the value in quotes)",
+            "test.yaml:10:27: Pod/default/p: spec.containers[0].env[1].value: Invalid type: got integer, expected string (put the value in quotes)",
+        ])
+    }
+}
