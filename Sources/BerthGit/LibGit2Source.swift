@@ -151,9 +151,10 @@ public final class LibGit2Source: GitSource, @unchecked Sendable {
         let detail = Redaction.scrub(failure.message, secrets: context.credentials.secrets)
         if let hostKeyFailure = context.hostKeyFailure { return hostKeyFailure }
         if context.authRejected {
-            return BerthError(
-                .gitAuthFailed, "authentication to \(url) failed: the credentials were rejected",
-                hint: "check the user name and the password, token or key (and that the key is authorised on the server)")
+            let hint = context.url.transport == .ssh
+                ? "check that the key's public half is in the server's authorized_keys for that user"
+                : "check the user name and the password or token, and that it may read this repository"
+            return BerthError(.gitAuthFailed, "authentication to \(url) failed: the credentials were rejected", hint: hint)
         }
         if context.credentialsMissing {
             return BerthError(

@@ -251,6 +251,15 @@ import Testing
 
             let sshWithoutKey = await errorCode { _ = try await git.fetch(GitRemote(url: "ssh://git@127.0.0.1:\(port)/x.git")) }
             #expect(sshWithoutKey?.code == .invalidArgument)
+            let keyFile = temp.appending("key")
+            try Data("not really a key".utf8).write(to: keyFile)
+            try Data().write(to: temp.appending("known_hosts"))
+            let sshClosed = await errorCode {
+                _ = try await git.fetch(GitRemote(
+                    url: "ssh://git@127.0.0.1:\(port)/x.git",
+                    credentials: .sshKey(privateKeyPath: keyFile.path, knownHostsPath: temp.appending("known_hosts").path)))
+            }
+            #expect(sshClosed?.code == .gitUnreachable, "\(sshClosed?.description ?? "")")
         }
     }
 }
