@@ -9,8 +9,7 @@ import Foundation
 /// libgit2 calls block, so they run on one private serial queue, never on
 /// Swift's cooperative pool; serialising also keeps libgit2's per-thread error
 /// state and the mirrors' ref files free of races inside one process.
-public final class LibGit2Source: GitSource, @unchecked Sendable {
-    // @unchecked: only immutable `let`s; DispatchQueue is thread-safe.
+public final class LibGit2Source: GitSource, Sendable {
     public let dataDirectory: URL
     private let queue = DispatchQueue(label: "berth.git.libgit2")
 
@@ -29,7 +28,7 @@ public final class LibGit2Source: GitSource, @unchecked Sendable {
     public func mirrorPath(for remote: GitRemote) throws(BerthError) -> URL {
         let url = try GitRemoteURL(remote.url)
         let name = remote.name.map(MirrorName.forName) ?? MirrorName.forURL(url.normalized)
-        return dataDirectory.appendingPathComponent("git").appendingPathComponent(name)
+        return dataDirectory.appendingPathComponent("git", isDirectory: true).appendingPathComponent(name, isDirectory: true)
     }
 
     /// Runs `body` on the git queue.

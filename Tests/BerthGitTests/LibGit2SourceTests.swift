@@ -85,6 +85,21 @@ import Testing
         }
     }
 
+    @Test func aSourceWhoseURLChangesFollowsTheNewRemote() async throws {
+        try await Self.withRepo { repo, git, temp in
+            try repo.write("a.yaml", "one\n")
+            let first = try repo.commit("one")
+            let other = try GitFixture(at: temp.appending("other"))
+            try other.write("b.yaml", "two\n")
+            let second = try other.commit("two")
+            let before = try await git.fetch(GitRemote(url: repo.path, name: "app"))
+            #expect(try await git.resolve(.head, in: before).commit.hex == first)
+            let after = try await git.fetch(GitRemote(url: other.path, name: "app"))
+            #expect(after.path == before.path)
+            #expect(try await git.resolve(.head, in: after).commit.hex == second)
+        }
+    }
+
     @Test func resolvesBranchesTagsShasAndSemverRanges() async throws {
         try await Self.withRepo { repo, git, _ in
             let c1 = try repo.commit("c1")
