@@ -62,6 +62,12 @@ import Glibc
             let hashed = try String(contentsOf: knownHosts, encoding: .utf8)
             #expect(hashed.hasPrefix("|1|"))
             _ = try await git.fetch(remote)
+
+            // A path on the server that is no repository.
+            let missing = await fetchError(git, GitRemote(
+                url: "ssh://root@127.0.0.1:\(server.port)\(temp.appending("missing.git").path)",
+                credentials: .sshKey(privateKeyPath: server.userKey, knownHostsPath: knownHosts.path)))
+            #expect(missing?.code == .gitNotARepository, "\(missing?.description ?? "")")
         }
     }
 
