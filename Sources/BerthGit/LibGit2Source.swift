@@ -160,6 +160,7 @@ public final class LibGit2Source: GitSource, Sendable {
                 .gitAuthFailed, "\(url) requires authentication, and no matching credentials are configured",
                 hint: "configure basic, token (https) or sshKey (ssh) credentials for this source")
         }
+        if let owned = LibGit2.ownershipError(failure, path: context.url.localPath ?? url) { return owned }
         let lower = detail.lowercased()
         let errorClass = git_error_t(rawValue: UInt32(bitPattern: failure.errorClass))
         if failure.code == GIT_EAUTH.rawValue || lower.contains("401") || lower.contains("authentication") || lower.contains("unauthorized") {

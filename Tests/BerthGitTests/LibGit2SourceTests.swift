@@ -85,6 +85,21 @@ import Testing
         }
     }
 
+    @Test func aRepositoryOfAnotherUserGetsAnExplainedRefusal() async throws {
+        try await Self.withRepo { repo, git, _ in
+            try repo.commit("one")
+            try run("/usr/bin/chown", ["-R", "65534:65534", repo.path])
+            for url in [repo.path, "file://" + repo.path] {
+                let error = await errorCode { _ = try await git.fetch(GitRemote(url: url)) }
+                #expect(error?.code == .gitNotARepository, "\(error?.description ?? "")")
+                #expect(error?.message.contains("owned by another user") == true)
+                #expect(error?.hint?.contains("safe.directory \(repo.path)") == true)
+            }
+            let opened = await errorCode { _ = try await git.refs(in: GitMirror(path: repo.directory)) }
+            #expect(opened?.message.contains("owned by another user") == true, "\(opened?.description ?? "")")
+        }
+    }
+
     @Test func aSourceWhoseURLChangesFollowsTheNewRemote() async throws {
         try await Self.withRepo { repo, git, temp in
             try repo.write("a.yaml", "one\n")
