@@ -6,12 +6,14 @@ import Foundation
 /// The real ``GitSource``: libgit2 (1.5, Debian's, built with libssh2 for ssh://).
 ///
 /// Mirrors live in `<dataDirectory>/git/<name>.git` as bare repositories.
-/// libgit2 calls block, so they run on one private serial queue, never on
-/// Swift's cooperative pool; serialising also keeps libgit2's per-thread error
-/// state and the mirrors' ref files free of races inside one process.
+/// libgit2 calls block, so they run on one serial queue, never on Swift's
+/// cooperative pool. The queue is shared by every instance in the process, so
+/// that two instances (the server's and a CLI command's) can never write the
+/// same mirror at once; the price is that one slow fetch delays the others.
 public final class LibGit2Source: GitSource, Sendable {
     public let dataDirectory: URL
-    private let queue = DispatchQueue(label: "berth.git.libgit2")
+    private static let queue = DispatchQueue(label: "berth.git.libgit2")
+    private var queue: DispatchQueue { Self.queue }
 
     public init(dataDirectory: URL) {
         _ = LibGit2.initialized
