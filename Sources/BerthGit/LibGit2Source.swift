@@ -26,6 +26,19 @@ public final class LibGit2Source: GitSource, Sendable {
         return UInt32(bitPattern: git_libgit2_features()) & GIT_FEATURE_SSH.rawValue != 0
     }
 
+    /// Adds CA certificates (a PEM file and/or an OpenSSL hashed directory) that https:// servers
+    /// may present, on top of the system's trust store: for company CAs and self-signed servers.
+    /// Process-wide, as libgit2's TLS context is.
+    public static func trustCertificates(file: String? = nil, directory: String? = nil) throws(BerthError) {
+        _ = LibGit2.initialized
+        guard berth_git_set_ssl_cert_locations(file, directory) == 0 else {
+            let failure = LibGit2.lastFailure(-1)
+            throw BerthError(
+                .invalidArgument, "cannot load CA certificates from \(file ?? directory ?? "?"): \(failure.message)",
+                hint: "give a PEM file of CA certificates")
+        }
+    }
+
     /// Where the mirror of `remote` lives (whether or not it exists yet).
     public func mirrorPath(for remote: GitRemote) throws(BerthError) -> URL {
         let url = try GitRemoteURL(remote.url)
@@ -163,6 +176,11 @@ public final class LibGit2Source: GitSource, Sendable {
                 hint: "configure basic, token (https) or sshKey (ssh) credentials for this source")
         }
         if let owned = LibGit2.ownershipError(failure, path: context.url.localPath ?? url) { return owned }
+        if failure.code == GIT_ECERTIFICATE.rawValue {
+            return BerthError(
+                .gitAuthFailed, "the TLS certificate of \(url) is not trusted: \(detail)",
+                hint: "if the server uses a private CA, trust it with LibGit2Source.trustCertificates(file:) or the system store (update-ca-certificates)")
+        }
         let lower = detail.lowercased()
         let errorClass = git_error_t(rawValue: UInt32(bitPattern: failure.errorClass))
         if failure.code == GIT_EAUTH.rawValue || lower.contains("401") || lower.contains("authentication") || lower.contains("unauthorized") {

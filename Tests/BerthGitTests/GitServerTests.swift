@@ -182,6 +182,35 @@ import Glibc
         }
     }
 
+    @Test func httpsIsRefusedUntilItsCAIsTrusted() async throws {
+        try await HTTPGitTestServer.with(tls: true) { server in
+            let temp = try TemporaryDirectory()
+            defer { temp.remove() }
+            let sha = try Self.makeUpstream(in: temp, bareAt: server.repositories.appendingPathComponent("app.git"))
+            let git = LibGit2Source(dataDirectory: temp.appending("data"))
+            let passwordFile = temp.appending("password")
+            try Data(HTTPGitTestServer.password.utf8).write(to: passwordFile)
+            let remote = GitRemote(url: server.url("app.git"), credentials: .basic(username: HTTPGitTestServer.user, passwordFile: passwordFile.path))
+            #expect(remote.url.hasPrefix("https://"))
+
+            // Trust is additive and process-wide, so the refusal must be checked first.
+            let untrusted = await fetchError(git, remote)
+            #expect(untrusted?.code == .gitAuthFailed, "\(untrusted?.description ?? "")")
+            #expect(untrusted?.message.contains("certificate") == true)
+
+            try LibGit2Source.trustCertificates(file: server.caFile)
+            let checkout: GitCheckout
+            do {
+                checkout = try await git.checkout(remote, subpath: "deploy")
+            } catch {
+                Issue.record("https clone failed: \(error)\nserver log:\n\(server.log)")
+                return
+            }
+            #expect(checkout.commit.id.hex == sha)
+            #expect(checkout.files.map(\.path) == ["deploy/app.yaml"])
+        }
+    }
+
     @Test func httpMissingRepositoryIsNotARepository() async throws {
         try await HTTPGitTestServer.with { server in
             let temp = try TemporaryDirectory()

@@ -88,21 +88,46 @@ struct HTTPGitTestServer {
     let directory: TemporaryDirectory
     let port: Int
     let process: Daemon
+    let tls: Bool
 
-    /// Root under which repositories are served as http://127.0.0.1:PORT/git/<name>.
+    /// Root under which repositories are served as http(s)://127.0.0.1:PORT/git/<name>.
     var repositories: URL { directory.appending("repos") }
 
-    func url(_ name: String) -> String { "http://127.0.0.1:\(port)/git/\(name)" }
+    /// With `tls`: the PEM file of the test CA that signed the server's certificate.
+    var caFile: String { directory.appending("ca.crt").path }
 
-    static func with(_ body: (HTTPGitTestServer) async throws -> Void) async throws {
-        let server = try await start()
+    /// TLS uses the name `localhost`: libgit2 1.5 rejected a certificate for IP:127.0.0.1 here (CN mismatch).
+    func url(_ name: String) -> String { "\(tls ? "https://localhost" : "http://127.0.0.1"):\(port)/git/\(name)" }
+
+    static func with(tls: Bool = false, _ body: (HTTPGitTestServer) async throws -> Void) async throws {
+        let server = try await start(tls: tls)
         defer { server.stop() }
         try await body(server)
     }
 
-    static func start() async throws -> HTTPGitTestServer {
+    /// A throw-away CA and a certificate for localhost signed by it (EC keys: quick to make).
+    static func makeCertificates(in dir: TemporaryDirectory) throws {
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+        try run("/usr/bin/openssl", ["req", "-x509"] + ec + ["-keyout", dir.appending("ca.key").path, "-out", dir.appending("ca.crt").path, "-days", "2", "-subj", "/CN=berth test CA"])
+        try run("/usr/bin/openssl", ["req"] + ec + ["-keyout", dir.appending("server.key").path, "-out", dir.appending("server.csr").path, "-subj", "/CN=localhost"])
+        try Data("subjectAltName=DNS:localhost,IP:127.0.0.1\n".utf8).write(to: dir.appending("san.ext"))
+        try run("/usr/bin/openssl", [
+            "x509", "-req", "-in", dir.appending("server.csr").path, "-CA", dir.appending("ca.crt").path,
+            "-CAkey", dir.appending("ca.key").path, "-CAcreateserial", "-out", dir.appending("server.crt").path,
+            "-days", "2", "-extfile", dir.appending("san.ext").path,
+        ])
+    }
+
+    static func start(tls: Bool = false) async throws -> HTTPGitTestServer {
         let dir = try TemporaryDirectory("berth-httpd")
         do {
+            if tls { try makeCertificates(in: dir) }
+            let tlsConfig = !tls ? "" : """
+                server.modules += ( "mod_openssl" )
+                ssl.engine = "enable"
+                ssl.pemfile = "\(dir.appending("server.crt").path)"
+                ssl.privkey = "\(dir.appending("server.key").path)"
+                """
             try FileManager.default.createDirectory(at: dir.appending("repos"), withIntermediateDirectories: true)
             try FileManager.default.createDirectory(at: dir.appending("www"), withIntermediateDirectories: true)
             try Data("\(user):\(password)\n".utf8).write(to: dir.appending("users"))
@@ -124,11 +149,12 @@ struct HTTPGitTestServer {
                 auth.backend = "plain"
                 auth.backend.plain.userfile = "\(dir.appending("users").path)"
                 auth.require = ( "/git" => ( "method" => "basic", "realm" => "berth-test", "require" => "valid-user" ) )
+                \(tlsConfig)
                 """
             try Data(config.utf8).write(to: dir.appending("lighttpd.conf"))
             let log = dir.appending("stderr.log")
             let process = try Daemon.spawn("/usr/sbin/lighttpd", ["-D", "-f", dir.appending("lighttpd.conf").path], log: log)
-            let server = HTTPGitTestServer(directory: dir, port: port, process: process)
+            let server = HTTPGitTestServer(directory: dir, port: port, process: process, tls: tls)
             do {
                 try await waitUntilListening(port, process: process, log: log)
             } catch {
