@@ -259,6 +259,13 @@ import Testing
             let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: temp.appending("data/git").path)) ?? []
             #expect(leftovers.isEmpty, "\(leftovers)")
 
+            // An empty repository can be mirrored; it just has nothing to resolve.
+            let empty = try GitFixture(at: temp.appending("empty"))
+            let emptyMirror = try await git.fetch(GitRemote(url: empty.path))
+            let nothing = await errorCode { _ = try await git.resolve(.head, in: emptyMirror) }
+            #expect(nothing?.code == .gitUnknownRef)
+            #expect(nothing?.message.contains("no branches or tags") == true, "\(nothing?.description ?? "")")
+
             let opened = await errorCode { _ = try await git.refs(in: GitMirror(path: plainDirectory)) }
             #expect(opened?.code == .gitNotARepository)
 
