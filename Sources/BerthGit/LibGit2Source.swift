@@ -114,8 +114,15 @@ public final class LibGit2Source: GitSource, Sendable {
         try files.moveItem(at: partial, to: path)
     }
 
+    /// Mirror refspecs: every branch and tag, forced, so that rewritten history is followed too.
+    static let refspecs = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]
+
     private static func fetch(repo: GitRepositoryHandle, url: GitRemoteURL, context: FetchContext) throws {
-        let remote = try originRemote(repo, url: url.normalized)
+        // An in-memory remote: the URL (which may carry a user's inline credentials) is never
+        // written to the mirror's config, and a changed URL needs no bookkeeping.
+        var created: OpaquePointer?
+        try LibGit2.check(git_remote_create_anonymous(&created, repo.pointer, url.normalized), "configuring the remote")
+        guard let remote = created else { throw BerthError(.git, "configuring the remote failed") }
         defer { git_remote_free(remote) }
 
         var options = git_fetch_options()
@@ -125,9 +132,14 @@ public final class LibGit2Source: GitSource, Sendable {
         options.update_fetchhead = 0
         options.callbacks.credentials = credentialCallback
         options.callbacks.certificate_check = certificateCallback
+        var cStrings = refspecs.map { strdup($0) }
+        defer { cStrings.forEach { free($0) } }
         let code = withExtendedLifetime(context) {
             options.callbacks.payload = Unmanaged.passUnretained(context).toOpaque()
-            return git_remote_fetch(remote, nil, &options, "berth: fetch")
+            return cStrings.withUnsafeMutableBufferPointer { buffer in
+                var specs = git_strarray(strings: buffer.baseAddress, count: buffer.count)
+                return git_remote_fetch(remote, &specs, &options, "berth: fetch")
+            }
         }
         if code < 0 { throw classify(LibGit2.lastFailure(code), context: context) }
 
@@ -137,26 +149,6 @@ public final class LibGit2Source: GitSource, Sendable {
             _ = git_repository_set_head(repo.pointer, name)
         }
         git_buf_dispose(&buffer)
-    }
-
-    /// The mirror's `origin`, created with mirror refspecs, its URL updated if the configuration changed.
-    private static func originRemote(_ repo: GitRepositoryHandle, url: String) throws(BerthError) -> OpaquePointer {
-        var remote: OpaquePointer?
-        if git_remote_lookup(&remote, repo.pointer, "origin") == 0, let existing = remote {
-            if let current = git_remote_url(existing), String(cString: current) == url { return existing }
-            git_remote_free(existing)
-            try LibGit2.check(git_remote_set_url(repo.pointer, "origin", url), "updating the mirror's URL")
-        } else {
-            try LibGit2.check(
-                git_remote_create_with_fetchspec(&remote, repo.pointer, "origin", url, "+refs/heads/*:refs/heads/*"),
-                "configuring the mirror's remote")
-            if let remote { git_remote_free(remote) }
-            try LibGit2.check(git_remote_add_fetch(repo.pointer, "origin", "+refs/tags/*:refs/tags/*"), "configuring the mirror's tag refspec")
-        }
-        remote = nil
-        try LibGit2.check(git_remote_lookup(&remote, repo.pointer, "origin"), "loading the mirror's remote")
-        guard let remote else { throw BerthError(.git, "the mirror has no remote") }
-        return remote
     }
 
     /// Turns a failed fetch into one of the documented error codes, without credentials.

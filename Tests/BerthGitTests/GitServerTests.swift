@@ -152,6 +152,13 @@ import Glibc
             defer { unsetenv("BERTH_GIT_TEST_TOKEN") }
             let viaToken = GitRemote(url: server.url("app.git"), name: "token", credentials: .token(env: "BERTH_GIT_TEST_TOKEN", username: HTTPGitTestServer.user))
             #expect(try await git.resolve(.head, in: try await git.fetch(viaToken)).commit.hex == sha)
+
+            // Inline credentials in the URL work, and are not written into the mirror.
+            let encoded = try #require(HTTPGitTestServer.password.addingPercentEncoding(withAllowedCharacters: .alphanumerics))
+            let inline = try await git.fetch(GitRemote(url: "http://bob:\(encoded)@127.0.0.1:\(server.port)/git/app.git", name: "inline"))
+            #expect(inline.remoteURL?.contains(encoded) == false)
+            let config = try String(contentsOf: inline.path.appendingPathComponent("config"), encoding: .utf8)
+            #expect(!config.contains(encoded) && !config.contains("127.0.0.1"), "\(config)")
         }
     }
 
