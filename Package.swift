@@ -64,6 +64,9 @@ targets += [
         ]
     ),
     .testTarget(name: "BerthStoreTests", dependencies: ["BerthStore"]),
+    // bench/store/run: the store's apply path against plain SQLite inserts.
+    .executableTarget(
+        name: "BerthStoreBench", dependencies: ["BerthStore", "BerthAPI"], path: "bench/store/BerthStoreBench"),
 ]
 berthDependencies += ["BerthStore"]
 
