@@ -1,0 +1,15 @@
+#ifndef BERTH_LINUX_H
+#define BERTH_LINUX_H
+
+/// The whole container monitor ("shim"), in C so that the child of clone(2)
+/// runs no Swift. `argv` is `berth-shim run|pause|exec CONFIG`; CONFIG is a
+/// file of NUL-terminated key/value strings written by BerthRuntime
+/// (ShimConfig.swift). Returns the process exit code.
+int berth_shim_main(int argc, char **argv);
+
+/// Start time of a process in clock ticks since boot (field 22 of
+/// /proc/PID/stat), or 0 if the process does not exist. Used to re-adopt
+/// containers after a restart without being fooled by pid reuse.
+unsigned long long berth_proc_start_time(int pid);
+
+#endif
