@@ -34,7 +34,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <spawn.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -95,6 +97,7 @@ struct berth_config {
     char *exit_path;
     char *oom_path;
     int attach;
+    int timeout;
 };
 
 static struct berth_config cfg;
@@ -210,6 +213,7 @@ static int load_config(const char *path, char *err, size_t errlen) {
         else if (!strcmp(key, "exit")) cfg.exit_path = val;
         else if (!strcmp(key, "oom")) cfg.oom_path = val;
         else if (!strcmp(key, "attach")) cfg.attach = atoi(val);
+        else if (!strcmp(key, "timeout")) cfg.timeout = atoi(val);
     }
     cfg.argv[cfg.argc] = NULL;
     cfg.envp[cfg.envc] = NULL;
@@ -853,7 +857,7 @@ static int monitor_main(int is_pause) {
         return 1;
     }
     char ok[64];
-    snprintf(ok, sizeof(ok), "ok %d\n", (int)pid);
+    snprintf(ok, sizeof(ok), "ok %d %d\n", (int)pid, (int)getpid());
     status_write(ok);
 
     open_log();
@@ -899,6 +903,13 @@ static int monitor_main(int is_pause) {
 
 // MARK: - exec
 
+static volatile pid_t exec_child = 0;
+
+static void exec_timeout(int sig) {
+    (void)sig;
+    if (exec_child > 0) kill(exec_child, SIGKILL);
+}
+
 /// `berth exec`: joins the container's cgroups and namespaces, forks (the
 /// pid namespace applies to children), and runs the command with the same
 /// capabilities, no_new_privs and seccomp filter. stdio is inherited.
@@ -939,6 +950,11 @@ static int exec_main(void) {
         exec_process();
     }
     close(errorp[1]);
+    exec_child = pid;
+    if (cfg.timeout > 0) {
+        signal(SIGALRM, exec_timeout);
+        alarm((unsigned)cfg.timeout);
+    }
     struct child_error ce;
     ssize_t r;
     do { r = read(errorp[0], &ce, sizeof(ce)); } while (r < 0 && errno == EINTR);
@@ -955,6 +971,14 @@ static int exec_main(void) {
 }
 
 // MARK: - Entry
+
+int berth_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int berth_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
+
+int berth_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}
 
 unsigned long long berth_proc_start_time(int pid) {
     char path[64];
