@@ -22,6 +22,7 @@ public actor ContainerManager {
     /// Opens (creating if needed) the data directory and re-adopts every
     /// container recorded there.
     public init(dataDir: String, images: (any ImageResolver)? = nil, shimPath: String? = nil) throws {
+        LinuxTiming.mark("manager: init")
         self.dataDir = dataDir
         self.images = images
         self.shimPath = try shimPath ?? ShimProcess.locate()
@@ -60,6 +61,7 @@ public actor ContainerManager {
 
     /// Resolves image, user, env and command and records a `created` container.
     public func create(_ options: ContainerOptions) async throws -> ContainerRecord {
+        LinuxTiming.mark("create: begin")
         let id = Self.newID()
         let name = options.name ?? String(id.prefix(12))
         if records.values.contains(where: { $0.name == name && !$0.isSandbox }) {
@@ -127,6 +129,7 @@ public actor ContainerManager {
             try FileManager.default.createDirectory(atPath: dir + sub, withIntermediateDirectories: true)
         }
         try Self.writeEtcFiles(dir: dir, hostname: hostname, extraHosts: options.extraHosts, dns: options.dns)
+        LinuxTiming.mark("create: etc files written")
         try Self.save(record, dir: dir)
         records[id] = record
         return record
@@ -174,6 +177,7 @@ public actor ContainerManager {
         unlink(dir + "/exit.json")
         if let old = record.cgroups { CgroupManager.remove(old) }
         let cgroups = try CgroupManager.create(name: id, limits: record.spec.limits)
+        LinuxTiming.mark("start: cgroups created")
         record.cgroups = cgroups
         do {
             let configPath = try writeRunConfig(record, dir: dir, cgroups: cgroups, attach: attach != nil)
@@ -195,7 +199,8 @@ public actor ContainerManager {
     private func writeRunConfig(_ record: ContainerRecord, dir: String, cgroups: CgroupPaths?, attach: Bool) throws -> String {
         let spec = record.spec
         let seccompPath = dir + "/seccomp.bpf"
-        let bpf = try SeccompProfile.bpf(for: spec.capabilities)
+        let bpf = try SeccompProfile.bpf(for: spec.capabilities, cacheDirectory: dataDir + "/seccomp")
+        LinuxTiming.mark("start: seccomp compiled")
         try Data(bpf).write(to: URL(fileURLWithPath: seccompPath))
         var config = ShimConfig()
         config.add("rootfs", dir + "/rootfs")
@@ -233,6 +238,7 @@ public actor ContainerManager {
         if attach { config.add("attach", "1") }
         let path = dir + "/shim.config"
         try config.write(to: path)
+        LinuxTiming.mark("start: shim config written")
         return path
     }
 
@@ -253,11 +259,14 @@ public actor ContainerManager {
         }
         close(fds[1])
         _ = ShimProcess.waitExit(shimPid) // the first shim process exits right after detaching
+        LinuxTiming.mark("start: shim spawned and detached")
         guard let line = await reader.nextLine() else {
+
             let log = (try? String(contentsOfFile: dir + "/shim.log", encoding: .utf8)) ?? ""
             throw BerthError(.runtime, "berth-shim exited without starting \(record.name)",
                              hint: log.isEmpty ? "see \(dir)/shim.log" : log.trimmingCharacters(in: .whitespacesAndNewlines))
         }
+        LinuxTiming.mark("start: shim reported \(line)")
         let words = line.split(separator: " ")
         if words.count == 3, words[0] == "ok", let pid = Int32(words[1]), let shim = Int32(words[2]) {
             record.phase = .running
@@ -275,6 +284,7 @@ public actor ContainerManager {
             exitReaders[record.id] = reader
             try Self.save(record, dir: dir)
             return record
+
         }
         let message = line.hasPrefix("err ") ? String(line.dropFirst(4)) : line
         record.phase = .stopped
@@ -316,7 +326,7 @@ public actor ContainerManager {
         if let reader = exitReaders[id] {
             exitReaders[id] = nil
             while let line = await reader.nextLine() {
-                if line.hasPrefix("exit ") { break }
+                if line.hasPrefix("exit ") { LinuxTiming.mark("wait: \(line)"); break }
             }
         }
         while true {
@@ -349,6 +359,7 @@ public actor ContainerManager {
         try? FileManager.default.removeItem(atPath: dir)
         records[id] = nil
         exitReaders[id] = nil
+        LinuxTiming.mark("delete: done")
     }
 
     // MARK: - Queries
@@ -391,7 +402,7 @@ public actor ContainerManager {
         let dir = Self.directory(dataDir, record)
         let seccompPath = dir + "/seccomp.bpf"
         if !FileManager.default.fileExists(atPath: seccompPath) {
-            try Data(try SeccompProfile.bpf(for: record.spec.capabilities)).write(to: URL(fileURLWithPath: seccompPath))
+            try Data(try SeccompProfile.bpf(for: record.spec.capabilities, cacheDirectory: dataDir + "/seccomp")).write(to: URL(fileURLWithPath: seccompPath))
         }
         var config = ShimConfig()
         config.addProcess(spec: record.spec, argv: command, env: record.spec.env, cwd: record.spec.workingDir,
@@ -473,7 +484,7 @@ public actor ContainerManager {
         let dir = Self.directory(dataDir, record)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let seccompPath = dir + "/seccomp.bpf"
-        try Data(try SeccompProfile.bpf(for: .none)).write(to: URL(fileURLWithPath: seccompPath))
+        try Data(try SeccompProfile.bpf(for: .none, cacheDirectory: dataDir + "/seccomp")).write(to: URL(fileURLWithPath: seccompPath))
         var config = ShimConfig()
         config.add("hostname", hostname)
         config.add("seccomp", seccompPath)

@@ -9,6 +9,14 @@ struct Berth: AsyncParsableCommand {
         version: BerthVersion.current,
         subcommands: [
             VersionCommand.self,
+            RunCommand.self,
+            PsCommand.self,
+            LogsCommand.self,
+            StopCommand.self,
+            KillCommand.self,
+            RmCommand.self,
+            ExecCommand.self,
+            InspectCommand.self,
         ]
     )
 }
