@@ -51,8 +51,10 @@ targets += [
             "BerthAPI", "CArchive", "CSeccomp", "CCap", "CBerthLinux",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "SystemPackage", package: "swift-system"),
+            .product(name: "Crypto", package: "swift-crypto"),
         ]
     ),
+    .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthAPI"]),
 ]
 berthDependencies += ["BerthRuntime"]
 

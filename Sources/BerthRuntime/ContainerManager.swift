@@ -68,20 +68,20 @@ public actor ContainerManager {
             throw BerthError(.alreadyExists, "a container named \(name) already exists",
                              hint: "remove it with `berth rm \(name)` or choose another --name")
         }
-        let image: ResolvedImage
+        let image: ContainerImage
         if let rootfs = options.rootfs {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: rootfs, isDirectory: &isDir), isDir.boolValue else {
                 throw BerthError(.notFound, "rootfs directory \(rootfs) does not exist")
             }
             let abs = URL(fileURLWithPath: rootfs).standardizedFileURL.path
-            image = ResolvedImage(reference: "rootfs:" + abs, layers: [abs], cmd: ["/bin/sh"])
+            image = ContainerImage(reference: "rootfs:" + abs, layers: [abs], cmd: ["/bin/sh"])
         } else if let ref = options.image {
             guard let images else {
                 throw BerthError(.imageNotFound, "no image store is configured to resolve \(ref)",
                                  hint: "use --rootfs DIR, or pull the image first")
             }
-            image = try await images.resolveImage(ref)
+            image = try await images.resolveImage(ref, leaseID: id)
         } else {
             throw BerthError(.invalidArgument, "a container needs an image or a --rootfs directory")
         }
@@ -357,6 +357,7 @@ public actor ContainerManager {
         // Defensive: a mount left on rootfs (should not happen) must not take host files with it.
         umount2(dir + "/rootfs", Int32(MNT_DETACH))
         try? FileManager.default.removeItem(atPath: dir)
+        if record.spec.imageDigest != nil { try? await images?.releaseImage(leaseID: id) }
         records[id] = nil
         exitReaders[id] = nil
         LinuxTiming.mark("delete: done")

@@ -17,6 +17,7 @@ struct Berth: AsyncParsableCommand {
             RmCommand.self,
             ExecCommand.self,
             InspectCommand.self,
+            ImageCommand.self,
         ]
     )
 }

@@ -14,8 +14,8 @@ struct ContainerGlobalOptions: ParsableArguments {
 }
 
 enum ContainerCLI {
-    /// The image store, when one is built in; nil means only `--rootfs` works.
-    static func imageResolver(dataDir: String) -> (any ImageResolver)? { nil }
+    /// The image store under the same data dir (`berth image import` fills it).
+    static func imageResolver(dataDir: String) -> (any ImageResolver)? { try? ImageStore(dataDir: dataDir) }
 
     /// Docker's sizes: 128m, 1g, 512k, plain bytes; also Kubernetes' 128Mi.
     static func parseBytes(_ text: String) throws -> Int64 {
