@@ -125,8 +125,8 @@ public actor ContainerManager {
             shimPid: nil, shimStartTime: nil, startedAt: nil, finishedAt: nil, exitCode: nil, signal: nil, oomKilled: false, error: nil,
             cgroups: nil, isSandbox: false)
         let dir = Self.directory(dataDir, record)
-        for sub in ["", "/upper", "/work", "/rootfs"] {
-            try FileManager.default.createDirectory(atPath: dir + sub, withIntermediateDirectories: true)
+        for sub in ["", "/upper", "/work", "/rootfs"] where mkdir(dir + sub, 0o711) != 0 {
+            throw BerthError(.runtime, "create \(dir + sub): \(String(cString: strerror(errno)))")
         }
         try Self.writeEtcFiles(dir: dir, hostname: hostname, extraHosts: options.extraHosts, dns: options.dns)
         LinuxTiming.mark("create: etc files written")
@@ -151,8 +151,8 @@ public actor ContainerManager {
     static func writeEtcFiles(dir: String, hostname: String, extraHosts: [String: String], dns: DNSConfig?) throws {
         var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t\(hostname)\n"
         for (name, ip) in extraHosts.sorted(by: { $0.key < $1.key }) { hosts += "\(ip)\t\(name)\n" }
-        try hosts.write(toFile: dir + "/hosts", atomically: true, encoding: .utf8)
-        try (hostname + "\n").write(toFile: dir + "/hostname", atomically: true, encoding: .utf8)
+        try writeFile(dir + "/hosts", hosts)
+        try writeFile(dir + "/hostname", hostname + "\n")
         var resolv = ""
         if let dns {
             for ns in dns.nameservers { resolv += "nameserver \(ns)\n" }
@@ -162,7 +162,16 @@ public actor ContainerManager {
             // The host's, minus loopback resolvers that mean nothing in another network namespace.
             resolv = host.split(separator: "\n").filter { !$0.hasPrefix("nameserver 127.") }.joined(separator: "\n") + "\n"
         }
-        try resolv.write(toFile: dir + "/resolv.conf", atomically: true, encoding: .utf8)
+        try writeFile(dir + "/resolv.conf", resolv)
+    }
+
+    static func writeFile(_ path: String, _ text: String) throws {
+        try writeFile(path, Array(text.utf8))
+    }
+
+    static func writeFile(_ path: String, _ bytes: [UInt8]) throws {
+        let rc = bytes.withUnsafeBytes { berth_write_file(path, $0.baseAddress, $0.count) }
+        if rc != 0 { throw BerthError(.runtime, "write \(path): \(String(cString: strerror(errno)))") }
     }
 
     // MARK: - Start
@@ -201,7 +210,7 @@ public actor ContainerManager {
         let seccompPath = dir + "/seccomp.bpf"
         let bpf = try SeccompProfile.bpf(for: spec.capabilities, cacheDirectory: dataDir + "/seccomp")
         LinuxTiming.mark("start: seccomp compiled")
-        try Data(bpf).write(to: URL(fileURLWithPath: seccompPath))
+        try Self.writeFile(seccompPath, bpf)
         var config = ShimConfig()
         config.add("rootfs", dir + "/rootfs")
         // overlayfs lists the top layer first.
@@ -356,7 +365,7 @@ public actor ContainerManager {
         let dir = Self.directory(dataDir, record)
         // Defensive: a mount left on rootfs (should not happen) must not take host files with it.
         umount2(dir + "/rootfs", Int32(MNT_DETACH))
-        try? FileManager.default.removeItem(atPath: dir)
+        berth_remove_tree(dir)
         if record.spec.imageDigest != nil { try? await images?.releaseImage(leaseID: id) }
         records[id] = nil
         exitReaders[id] = nil
@@ -580,7 +589,7 @@ public actor ContainerManager {
     static func save(_ record: ContainerRecord, dir: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(record).write(to: URL(fileURLWithPath: dir + "/state.json"), options: .atomic)
+        try writeFile(dir + "/state.json", [UInt8](try encoder.encode(record)))
     }
 
     static func notFound(_ ref: String) -> BerthError {
