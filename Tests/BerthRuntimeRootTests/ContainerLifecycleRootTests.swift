@@ -125,10 +125,11 @@ struct ContainerLifecycleRootTests {
     @Test func initReapsOrphans() async throws {
         let rt = try TestRuntime("reap")
         // The subshell exits at once, orphaning its sleep onto PID 1, which must reap it.
-        let (_, out) = try await rt.sh("(sleep 0.2 &); sleep 0.6; ps -o stat,comm | grep -c '^Z' || true; ls -l /proc/1/exe 2>&1 | grep -c 'Permission denied'")
+        let (_, out) = try await rt.sh("(sleep 0.2 &); sleep 0.6; ps -o stat,comm | grep -c '^Z' || true; cat /proc/1/cmdline; echo; ls -l /proc/1/exe 2>&1 | grep -c 'Permission denied'")
         await rt.close()
         let lines = out.split(separator: "\n").map(String.init)
         #expect(lines.first == "0")
+        #expect(lines.dropFirst().first?.replacingOccurrences(of: "\0", with: "") == "berth-init")
         #expect(lines.last == "1") // /proc/1/exe (the host's berth-shim) is not reachable
     }
 
