@@ -73,10 +73,17 @@ berthDependencies += ["BerthStore"]
 // MARK: - Runtime
 
 targets += [
+    // The C side of containers: clone, mounts, pivot_root, credentials, seccomp, exec.
+    .target(name: "CBerthLinux"),
+    // The per-container monitor (conmon's job); spawned by BerthRuntime.
+    .executableTarget(name: "berth-shim", dependencies: ["CBerthLinux"]),
+    .testTarget(name: "BerthRuntimeRootTests", dependencies: ["BerthRuntime", "BerthAPI"]),
+]
+targets += [
     .target(
         name: "BerthRuntime",
         dependencies: [
-            "BerthAPI", "CArchive", "CSeccomp", "CCap",
+            "BerthAPI", "CArchive", "CSeccomp", "CCap", "CBerthLinux",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Crypto", package: "swift-crypto"),
@@ -143,6 +150,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "berth", targets: ["berth"]),
+        .executable(name: "berth-shim", targets: ["berth-shim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
