@@ -184,11 +184,14 @@ public final class Store: Sendable {
     /// Runs GRDB's synchronous API on a Dispatch worker and resumes the
     /// caller when it is done.
     ///
-    /// Why not GRDB's `async` read/write: under load on Linux we saw (rarely,
-    /// ~1 run in 6 of the store tests) a task awaiting them never resume,
-    /// with every thread idle. The synchronous API never suspends while it
-    /// holds a connection, so it cannot deadlock, and it keeps the
-    /// cooperative pool free of blocking work.
+    /// Why not GRDB's `async` read/write: the synchronous API never suspends
+    /// while it holds a connection, so it cannot deadlock on the reader pool,
+    /// and the blocking stays off the cooperative pool.
+    ///
+    /// Known issue (open): when the store and server test suites run in
+    /// parallel under heavy machine load, about 1 run in 8 stalls with every
+    /// thread idle (a lost wake-up; GRDB is on no stack). It happened with
+    /// GRDB's async API too; runs with `--no-parallel` have not stalled.
     static func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {

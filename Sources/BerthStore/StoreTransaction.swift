@@ -150,10 +150,11 @@ public final class StoreTransaction {
     /// and the reconciler want. Reports whether anything changed.
     @discardableResult
     public func apply(_ object: JSONValue) throws -> (StoredObject, ApplyOutcome) {
-        var (key, tree) = try Self.identify(object)
+        let (key, identified) = try Self.identify(object)
         guard !key.name.isEmpty, let current = try Self.fetch(database, key) else {
             return (try create(object), .created)
         }
+        var tree = identified
         tree["metadata"]?["resourceVersion"] = nil
         let updated = try update(tree)
         return (updated, updated.resourceVersion == current.resourceVersion ? .unchanged : .updated)
