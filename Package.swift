@@ -51,10 +51,17 @@ targets += [
             "BerthAPI", "CArchive", "CSeccomp", "CCap", "CBerthLinux",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "SystemPackage", package: "swift-system"),
+            // Pod network: the cluster DNS server (UDP).
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]
     ),
 ]
 berthDependencies += ["BerthRuntime"]
+targets += [
+    // Pod network and Services (bridge, veth, IPAM, nftables, DNS): real, as root.
+    .testTarget(name: "BerthNetworkRootTests", dependencies: ["BerthRuntime", "BerthAPI"]),
+]
 
 // MARK: - Orchestrator
 
