@@ -100,10 +100,13 @@ public actor NetworkManager {
                 try BridgeNetlink.plugPod(netnsPath: netnsPath, hostName: hostName, bridgeIndex: bridgeIndex, ip: ip,
                                           prefix: config.podCIDR.prefix, gateway: config.gateway)
             } catch {
-                try? ipam.release(owner: sandboxID)
+                _ = try? ipam.release(owner: sandboxID)
                 throw error
             }
         }
+        // Hairpin: a pod reaching itself through its Service's ClusterIP gets its packet back on the
+        // port it came in on. Needed whenever br_netfilter runs the nat hooks on bridged frames.
+        try NetworkCommand.writeSysctl("/sys/class/net/\(hostName)/brport/hairpin_mode", "1")
         if !portMappings.isEmpty { try applyRules() }
         return Attachment(ip: ip, hostInterface: hostName)
     }

@@ -36,12 +36,12 @@ enum ServiceProxyRules {
         }
         var s = chains
         s += "  chain services {\n\(dispatch)  }\n"
-        s += "  chain prerouting {\n    type nat hook prerouting priority dstnat; policy accept;\n    jump services\n  }\n"
-        s += "  chain output {\n    type nat hook output priority dstnat; policy accept;\n    jump services\n  }\n"
+        s += "  chain prerouting {\n    type nat hook prerouting priority -100; policy accept;\n    jump services\n  }\n"
+        s += "  chain output {\n    type nat hook output priority -100; policy accept;\n    jump services\n  }\n"
         s += "  chain no-endpoints {\n\(rejects)  }\n"
-        s += "  chain filter-output {\n    type filter hook output priority filter; policy accept;\n    jump no-endpoints\n  }\n"
-        s += "  chain filter-forward {\n    type filter hook forward priority filter; policy accept;\n    jump no-endpoints\n  }\n"
-        s += "  chain filter-input {\n    type filter hook input priority filter; policy accept;\n    jump no-endpoints\n  }\n"
+        s += "  chain filter-output {\n    type filter hook output priority 0; policy accept;\n    jump no-endpoints\n  }\n"
+        s += "  chain filter-forward {\n    type filter hook forward priority 0; policy accept;\n    jump no-endpoints\n  }\n"
+        s += "  chain filter-input {\n    type filter hook input priority 0; policy accept;\n    jump no-endpoints\n  }\n"
         return s
     }
 }

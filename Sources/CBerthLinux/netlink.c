@@ -268,9 +268,7 @@ int berth_nl_veth_create(const char *host_name, const char *peer_name, int netns
     // The peer's own ifinfomsg, then its attributes.
     struct ifinfomsg pifi;
     memset(&pifi, 0, sizeof(pifi));
-    pifi.ifi_family = AF_UNSPEC;
-    pifi.ifi_flags = IFF_UP;
-    pifi.ifi_change = IFF_UP;
+    pifi.ifi_family = AF_UNSPEC; // brought up from inside the pod (an IFF_UP here fails with ENOTCONN)
     memcpy(nl_tail(&b.n), &pifi, sizeof(pifi));
     b.n.nlmsg_len += NLMSG_ALIGN(sizeof(pifi));
     nl_attr_str(&b.n, IFLA_IFNAME, peer_name);

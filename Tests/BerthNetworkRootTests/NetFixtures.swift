@@ -41,9 +41,9 @@ enum NetFixtures {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// `busybox wget` from the node (host network namespace).
+    /// `busybox wget` from the node (host network namespace). Not `-T`: Debian's busybox 1.35 wget segfaults with it.
     static func nodeGet(_ url: String) -> String {
-        ((try? run("/bin/busybox", ["wget", "-q", "-O", "-", "-T", "3", url])) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        ((try? run("/usr/bin/timeout", ["5", "/bin/busybox", "wget", "-q", "-O", "-", url])) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     static func ip(_ args: [String]) -> String { (try? run("/usr/sbin/ip", args)) ?? (try? run("/sbin/ip", args)) ?? "" }

@@ -14,7 +14,7 @@ struct PodNetworkRootTests {
             let client = try await env.pod("client")
             #expect(server.ip != client.ip)
             #expect(try IPv4CIDR("10.213.\(env.n).0/24").contains(#require(IPv4Address(server.ip))))
-            let out = try await env.sh(in: client.id, "wget -q -O - -T 3 http://\(server.ip):8080/")
+            let out = try await env.sh(in: client.id, "timeout 5 wget -q -O - http://\(server.ip):8080/")
             #expect(out.contains("hello-from-server"))
             // Default route via the bridge inside the pod.
             let route = try await env.sh(in: client.id, "ip route")
@@ -99,7 +99,8 @@ struct PodNetworkRootTests {
     @Test func overlappingCIDRIsRefusedNamingTheRoute() async throws {
         let n = Int.random(in: 1...250)
         let dummy = "berthd\(n)"
-        _ = NetFixtures.ip(["link", "add", dummy, "type", "dummy"])
+        // A bridge stands in for any interface (this kernel has no dummy driver).
+        _ = NetFixtures.ip(["link", "add", dummy, "type", "bridge"])
         _ = NetFixtures.ip(["addr", "add", "10.215.\(n).1/24", "dev", dummy])
         _ = NetFixtures.ip(["link", "set", dummy, "up"])
         defer { _ = NetFixtures.ip(["link", "del", dummy]) }
@@ -108,9 +109,12 @@ struct PodNetworkRootTests {
         let config = NetworkConfig(bridgeName: "bertht\(n)", podCIDR: try IPv4CIDR("10.215.\(n).0/25"),
                                    serviceCIDR: try IPv4CIDR("10.216.\(n).0/24"), dataDir: dir, tablePrefix: "bertht\(n)")
         let network = try NetworkManager(config: config)
+        #expect(NetFixtures.ip(["route"]).contains("10.215.\(n).0/24 dev \(dummy)"))
         let error = await #expect(throws: BerthError.self) { try await network.start(liveSandboxes: []) }
         #expect(error?.message.contains("10.215.\(n).0/24 dev \(dummy)") == true)
-        #expect(!FileManager.default.fileExists(atPath: "/sys/class/net/bertht\(n)"))
+        let leaked = FileManager.default.fileExists(atPath: "/sys/class/net/bertht\(n)")
+        if leaked { try? await network.teardown(removeState: true) }
+        #expect(!leaked)
         // And pod vs service CIDR.
         let both = NetworkConfig(bridgeName: "bertht\(n)", podCIDR: try IPv4CIDR("10.217.0.0/16"),
                                  serviceCIDR: try IPv4CIDR("10.217.\(n).0/24"), dataDir: dir)

@@ -39,9 +39,9 @@ struct ServiceRootTests {
             try await env.proxy.setServices([entry([ServiceEndpoint(ip: pods[2].ip)])])
             #expect(spread("http://\(vip):80/", count: 10) == ["b2": 10])
             // Pod → ClusterIP, and hairpin: b2 reaching itself through its own Service.
-            let fromPod = try await env.sh(in: pods[0].id, "wget -q -O - -T 3 http://\(vip)/")
+            let fromPod = try await env.sh(in: pods[0].id, "timeout 5 wget -q -O - http://\(vip)/")
             #expect(fromPod == "b2")
-            let hairpin = try await env.sh(in: pods[2].id, "wget -q -O - -T 3 http://\(vip)/")
+            let hairpin = try await env.sh(in: pods[2].id, "timeout 5 wget -q -O - http://\(vip)/")
             #expect(hairpin == "b2")
             // No endpoints: refused at once rather than hanging.
             try await env.proxy.setServices([entry([])])
@@ -98,11 +98,11 @@ struct ServiceRootTests {
             try await env.dns.start(host: env.config.gateway.description, port: 53)
             await env.dns.setServices(services)
 
-            let short = try await env.sh(in: client.id, "wget -q -O - -T 3 http://api/", namespace: "shop")
+            let short = try await env.sh(in: client.id, "timeout 5 wget -q -O - http://api/", namespace: "shop")
             #expect(short == "api-by-name")
-            let withNS = try await env.sh(in: client.id, "wget -q -O - -T 3 http://api.shop/", namespace: "shop")
+            let withNS = try await env.sh(in: client.id, "timeout 5 wget -q -O - http://api.shop/", namespace: "shop")
             #expect(withNS == "api-by-name")
-            let fqdn = try await env.sh(in: client.id, "wget -q -O - -T 3 http://api.shop.svc.cluster.local/", namespace: "shop")
+            let fqdn = try await env.sh(in: client.id, "timeout 5 wget -q -O - http://api.shop.svc.cluster.local/", namespace: "shop")
             #expect(fqdn == "api-by-name")
             let lookup = try await env.sh(in: client.id, "nslookup api.shop.svc.cluster.local", namespace: "shop")
             #expect(lookup.contains(vip), "\(lookup)")
