@@ -51,11 +51,13 @@ targets += [
             "BerthAPI", "CArchive", "CSeccomp", "CCap", "CBerthLinux",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "SystemPackage", package: "swift-system"),
+            .product(name: "Crypto", package: "swift-crypto"),
             // Pod network: the cluster DNS server (UDP).
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
         ]
     ),
+    .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthAPI"]),
 ]
 berthDependencies += ["BerthRuntime"]
 targets += [

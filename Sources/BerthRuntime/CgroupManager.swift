@@ -25,7 +25,7 @@ public struct CgroupPaths: Sendable, Hashable, Codable {
 /// in a systemd unit) may only write below its own cgroup.
 public enum CgroupManager {
     /// The v1 controllers Berth uses; cpuacct only for accounting.
-    static let v1Controllers = ["memory", "cpu", "cpuacct", "pids", "devices"]
+    static let v1Controllers = ["memory", "cpu", "pids", "devices"]
 
     /// Device nodes a container may use: the ones its /dev has. `c *:* m`
     /// lets it mknod character devices it still cannot open; block devices
@@ -111,7 +111,13 @@ public enum CgroupManager {
             return paths
         }
         var dirs: [String: String] = [:]
-        for controller in v1Controllers {
+        // Creating a v1 cgroup costs milliseconds each: only controllers with
+        // something to enforce, plus devices (always: the device allowlist).
+        var wanted = ["devices"]
+        if limits.memoryBytes != nil { wanted.append("memory") }
+        if limits.cpuMillis != nil || limits.cpuRequestMillis != nil { wanted.append("cpu") }
+        if limits.pidsLimit != nil { wanted.append("pids") }
+        for controller in v1Controllers where wanted.contains(controller) {
             guard let base = directory(for: controller, hierarchies: hs, own: own) else { continue }
             try makeDirectory(base + "/berth")
             let dir = base + "/berth/" + name

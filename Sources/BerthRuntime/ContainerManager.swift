@@ -22,6 +22,7 @@ public actor ContainerManager {
     /// Opens (creating if needed) the data directory and re-adopts every
     /// container recorded there.
     public init(dataDir: String, images: (any ImageResolver)? = nil, shimPath: String? = nil) throws {
+        LinuxTiming.mark("manager: init")
         self.dataDir = dataDir
         self.images = images
         self.shimPath = try shimPath ?? ShimProcess.locate()
@@ -60,26 +61,27 @@ public actor ContainerManager {
 
     /// Resolves image, user, env and command and records a `created` container.
     public func create(_ options: ContainerOptions) async throws -> ContainerRecord {
+        LinuxTiming.mark("create: begin")
         let id = Self.newID()
         let name = options.name ?? String(id.prefix(12))
         if records.values.contains(where: { $0.name == name && !$0.isSandbox }) {
             throw BerthError(.alreadyExists, "a container named \(name) already exists",
                              hint: "remove it with `berth rm \(name)` or choose another --name")
         }
-        let image: ResolvedImage
+        let image: ContainerImage
         if let rootfs = options.rootfs {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: rootfs, isDirectory: &isDir), isDir.boolValue else {
                 throw BerthError(.notFound, "rootfs directory \(rootfs) does not exist")
             }
             let abs = URL(fileURLWithPath: rootfs).standardizedFileURL.path
-            image = ResolvedImage(reference: "rootfs:" + abs, layers: [abs], cmd: ["/bin/sh"])
+            image = ContainerImage(reference: "rootfs:" + abs, layers: [abs], cmd: ["/bin/sh"])
         } else if let ref = options.image {
             guard let images else {
                 throw BerthError(.imageNotFound, "no image store is configured to resolve \(ref)",
                                  hint: "use --rootfs DIR, or pull the image first")
             }
-            image = try await images.resolveImage(ref)
+            image = try await images.resolveImage(ref, leaseID: id)
         } else {
             throw BerthError(.invalidArgument, "a container needs an image or a --rootfs directory")
         }
@@ -123,10 +125,11 @@ public actor ContainerManager {
             shimPid: nil, shimStartTime: nil, startedAt: nil, finishedAt: nil, exitCode: nil, signal: nil, oomKilled: false, error: nil,
             cgroups: nil, isSandbox: false)
         let dir = Self.directory(dataDir, record)
-        for sub in ["", "/upper", "/work", "/rootfs"] {
-            try FileManager.default.createDirectory(atPath: dir + sub, withIntermediateDirectories: true)
+        for sub in ["", "/upper", "/work", "/rootfs"] where mkdir(dir + sub, 0o711) != 0 {
+            throw BerthError(.runtime, "create \(dir + sub): \(String(cString: strerror(errno)))")
         }
         try Self.writeEtcFiles(dir: dir, hostname: hostname, extraHosts: options.extraHosts, dns: options.dns)
+        LinuxTiming.mark("create: etc files written")
         try Self.save(record, dir: dir)
         records[id] = record
         return record
@@ -148,8 +151,8 @@ public actor ContainerManager {
     static func writeEtcFiles(dir: String, hostname: String, extraHosts: [String: String], dns: DNSConfig?) throws {
         var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t\(hostname)\n"
         for (name, ip) in extraHosts.sorted(by: { $0.key < $1.key }) { hosts += "\(ip)\t\(name)\n" }
-        try hosts.write(toFile: dir + "/hosts", atomically: true, encoding: .utf8)
-        try (hostname + "\n").write(toFile: dir + "/hostname", atomically: true, encoding: .utf8)
+        try writeFile(dir + "/hosts", hosts)
+        try writeFile(dir + "/hostname", hostname + "\n")
         var resolv = ""
         if let dns {
             for ns in dns.nameservers { resolv += "nameserver \(ns)\n" }
@@ -159,7 +162,16 @@ public actor ContainerManager {
             // The host's, minus loopback resolvers that mean nothing in another network namespace.
             resolv = host.split(separator: "\n").filter { !$0.hasPrefix("nameserver 127.") }.joined(separator: "\n") + "\n"
         }
-        try resolv.write(toFile: dir + "/resolv.conf", atomically: true, encoding: .utf8)
+        try writeFile(dir + "/resolv.conf", resolv)
+    }
+
+    static func writeFile(_ path: String, _ text: String) throws {
+        try writeFile(path, Array(text.utf8))
+    }
+
+    static func writeFile(_ path: String, _ bytes: [UInt8]) throws {
+        let rc = bytes.withUnsafeBytes { berth_write_file(path, $0.baseAddress, $0.count) }
+        if rc != 0 { throw BerthError(.runtime, "write \(path): \(String(cString: strerror(errno)))") }
     }
 
     // MARK: - Start
@@ -174,6 +186,7 @@ public actor ContainerManager {
         unlink(dir + "/exit.json")
         if let old = record.cgroups { CgroupManager.remove(old) }
         let cgroups = try CgroupManager.create(name: id, limits: record.spec.limits)
+        LinuxTiming.mark("start: cgroups created")
         record.cgroups = cgroups
         do {
             let configPath = try writeRunConfig(record, dir: dir, cgroups: cgroups, attach: attach != nil)
@@ -195,8 +208,9 @@ public actor ContainerManager {
     private func writeRunConfig(_ record: ContainerRecord, dir: String, cgroups: CgroupPaths?, attach: Bool) throws -> String {
         let spec = record.spec
         let seccompPath = dir + "/seccomp.bpf"
-        let bpf = try SeccompProfile.bpf(for: spec.capabilities)
-        try Data(bpf).write(to: URL(fileURLWithPath: seccompPath))
+        let bpf = try SeccompProfile.bpf(for: spec.capabilities, cacheDirectory: dataDir + "/seccomp")
+        LinuxTiming.mark("start: seccomp compiled")
+        try Self.writeFile(seccompPath, bpf)
         var config = ShimConfig()
         config.add("rootfs", dir + "/rootfs")
         // overlayfs lists the top layer first.
@@ -233,6 +247,7 @@ public actor ContainerManager {
         if attach { config.add("attach", "1") }
         let path = dir + "/shim.config"
         try config.write(to: path)
+        LinuxTiming.mark("start: shim config written")
         return path
     }
 
@@ -253,11 +268,14 @@ public actor ContainerManager {
         }
         close(fds[1])
         _ = ShimProcess.waitExit(shimPid) // the first shim process exits right after detaching
+        LinuxTiming.mark("start: shim spawned and detached")
         guard let line = await reader.nextLine() else {
+
             let log = (try? String(contentsOfFile: dir + "/shim.log", encoding: .utf8)) ?? ""
             throw BerthError(.runtime, "berth-shim exited without starting \(record.name)",
                              hint: log.isEmpty ? "see \(dir)/shim.log" : log.trimmingCharacters(in: .whitespacesAndNewlines))
         }
+        LinuxTiming.mark("start: shim reported \(line)")
         let words = line.split(separator: " ")
         if words.count == 3, words[0] == "ok", let pid = Int32(words[1]), let shim = Int32(words[2]) {
             record.phase = .running
@@ -275,6 +293,7 @@ public actor ContainerManager {
             exitReaders[record.id] = reader
             try Self.save(record, dir: dir)
             return record
+
         }
         let message = line.hasPrefix("err ") ? String(line.dropFirst(4)) : line
         record.phase = .stopped
@@ -316,7 +335,7 @@ public actor ContainerManager {
         if let reader = exitReaders[id] {
             exitReaders[id] = nil
             while let line = await reader.nextLine() {
-                if line.hasPrefix("exit ") { break }
+                if line.hasPrefix("exit ") { LinuxTiming.mark("wait: \(line)"); break }
             }
         }
         while true {
@@ -346,9 +365,11 @@ public actor ContainerManager {
         let dir = Self.directory(dataDir, record)
         // Defensive: a mount left on rootfs (should not happen) must not take host files with it.
         umount2(dir + "/rootfs", Int32(MNT_DETACH))
-        try? FileManager.default.removeItem(atPath: dir)
+        berth_remove_tree(dir)
+        if record.spec.imageDigest != nil { try? await images?.releaseImage(leaseID: id) }
         records[id] = nil
         exitReaders[id] = nil
+        LinuxTiming.mark("delete: done")
     }
 
     // MARK: - Queries
@@ -391,7 +412,7 @@ public actor ContainerManager {
         let dir = Self.directory(dataDir, record)
         let seccompPath = dir + "/seccomp.bpf"
         if !FileManager.default.fileExists(atPath: seccompPath) {
-            try Data(try SeccompProfile.bpf(for: record.spec.capabilities)).write(to: URL(fileURLWithPath: seccompPath))
+            try Data(try SeccompProfile.bpf(for: record.spec.capabilities, cacheDirectory: dataDir + "/seccomp")).write(to: URL(fileURLWithPath: seccompPath))
         }
         var config = ShimConfig()
         config.addProcess(spec: record.spec, argv: command, env: record.spec.env, cwd: record.spec.workingDir,
@@ -473,7 +494,7 @@ public actor ContainerManager {
         let dir = Self.directory(dataDir, record)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let seccompPath = dir + "/seccomp.bpf"
-        try Data(try SeccompProfile.bpf(for: .none)).write(to: URL(fileURLWithPath: seccompPath))
+        try Data(try SeccompProfile.bpf(for: .none, cacheDirectory: dataDir + "/seccomp")).write(to: URL(fileURLWithPath: seccompPath))
         var config = ShimConfig()
         config.add("hostname", hostname)
         config.add("seccomp", seccompPath)
@@ -568,7 +589,7 @@ public actor ContainerManager {
     static func save(_ record: ContainerRecord, dir: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(record).write(to: URL(fileURLWithPath: dir + "/state.json"), options: .atomic)
+        try writeFile(dir + "/state.json", [UInt8](try encoder.encode(record)))
     }
 
     static func notFound(_ ref: String) -> BerthError {

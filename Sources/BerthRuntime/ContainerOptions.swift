@@ -68,7 +68,7 @@ public struct ContainerOptions: Sendable, Hashable, Codable {
 
 /// An image as the container side needs it: layer directories to stack with
 /// overlayfs and the config defaults. The image store provides it.
-public struct ResolvedImage: Sendable, Hashable, Codable {
+public struct ContainerImage: Sendable, Hashable, Codable {
     public var reference: String
     public var digest: String?
     /// Unpacked layer directories, lowest (base) layer first.
@@ -92,7 +92,9 @@ public struct ResolvedImage: Sendable, Hashable, Codable {
     }
 }
 
-/// The seam to the image store: turns a reference into layers + config.
+/// The seam to the image store: turns a reference into layers + config, and
+/// holds the layers (a lease named after the container) until released.
 public protocol ImageResolver: Sendable {
-    func resolveImage(_ reference: String) async throws -> ResolvedImage
+    func resolveImage(_ reference: String, leaseID: String) async throws -> ContainerImage
+    func releaseImage(leaseID: String) async throws
 }

@@ -17,12 +17,35 @@ import Synchronization
 /// once per capability set and reuses the bytes.
 public enum SeccompProfile {
     /// Compiles (or returns the cached) filter for a container with `capabilities`.
-    public static func bpf(for capabilities: CapabilitySet) throws -> [UInt8] {
+    ///
+    /// With `cacheDirectory`, compiled programs are also kept on disk: a
+    /// `berth run` is a new process each time, and libseccomp takes tens of
+    /// milliseconds for this profile on a busy machine.
+    public static func bpf(for capabilities: CapabilitySet, cacheDirectory: String? = nil) throws -> [UInt8] {
         if let hit = cache.withLock({ $0[capabilities.mask] }) { return hit }
+        let file = cacheDirectory.map { "\($0)/\(version)-\(capabilities.hex).bpf" }
+        if let file, let data = FileManager.default.contents(atPath: file), !data.isEmpty, data.count % 8 == 0 {
+            let bytes = [UInt8](data)
+            cache.withLock { $0[capabilities.mask] = bytes }
+            return bytes
+        }
         let bytes = try compile(capabilities: capabilities)
         cache.withLock { $0[capabilities.mask] = bytes }
+        if let file, let dir = cacheDirectory {
+            try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try? Data(bytes).write(to: URL(fileURLWithPath: file), options: .atomic)
+        }
         return bytes
     }
+
+    /// Changes whenever the rules below change, so stale cached programs are never used.
+    static let version: String = {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325 // FNV-1a over the rule text
+        let text = allowed.joined(separator: ",") + byCapability.map { $0.cap + ":" + $0.names.joined(separator: ",") }.joined()
+            + "socket!=40,personality,clone&\(namespaceCloneFlags),clone3=ENOSYS,x86,x32"
+        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01b3 }
+        return "docker-default-" + String(h, radix: 16)
+    }()
 
     private static let cache = Mutex<[UInt64: [UInt8]]>([:])
 

@@ -36,6 +36,6 @@ struct ShimConfig {
     }
 
     func write(to path: String) throws {
-        try data.write(to: URL(fileURLWithPath: path), options: .atomic)
+        try ContainerManager.writeFile(path, [UInt8](data))
     }
 }

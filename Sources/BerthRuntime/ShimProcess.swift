@@ -29,6 +29,12 @@ enum ShimProcess {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
+        // Order matters: fd 3 first (the pipe may sit on 4 or 5), then 4/5, then 0-2.
+        if let statusFD { posix_spawn_file_actions_adddup2(&actions, statusFD, 3) }
+        if let (o, e) = attach {
+            posix_spawn_file_actions_adddup2(&actions, o, 4)
+            posix_spawn_file_actions_adddup2(&actions, e, 5)
+        }
         if let (i, o, e) = stdio {
             posix_spawn_file_actions_adddup2(&actions, i, 0)
             posix_spawn_file_actions_adddup2(&actions, o, 1)
@@ -37,11 +43,6 @@ enum ShimProcess {
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
             posix_spawn_file_actions_addopen(&actions, 1, shimLog ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o640)
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        }
-        if let statusFD { posix_spawn_file_actions_adddup2(&actions, statusFD, 3) }
-        if let (o, e) = attach {
-            posix_spawn_file_actions_adddup2(&actions, o, 4)
-            posix_spawn_file_actions_adddup2(&actions, e, 5)
         }
         // Nothing else of Berth's leaks into the container's monitor.
         berth_spawn_addclosefrom(&actions, attach == nil ? (statusFD == nil ? 3 : 4) : 6)

@@ -21,6 +21,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <grp.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
@@ -973,6 +974,34 @@ static int exec_main(void) {
 // MARK: - Entry
 
 int berth_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st; (void)ftw;
+    if (flag == FTW_DP) return rmdir(path) < 0 && errno != ENOENT ? -1 : 0;
+    return unlink(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+int berth_remove_tree(const char *path) {
+    // overlayfs' work dir holds a 000-mode "work" dir: root can remove it anyway.
+    return nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+}
+
+int berth_write_file(const char *path, const void *data, size_t len) {
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp%d", path, (int)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return -1;
+    const char *p = data;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) { int e = errno; close(fd); unlink(tmp); errno = e; return -1; }
+        p += w;
+        len -= (size_t)w;
+    }
+    if (close(fd) < 0 || rename(tmp, path) < 0) { int e = errno; unlink(tmp); errno = e; return -1; }
+    return 0;
+}
 
 int berth_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
 

@@ -9,6 +9,15 @@ struct Berth: AsyncParsableCommand {
         version: BerthVersion.current,
         subcommands: [
             VersionCommand.self,
+            RunCommand.self,
+            PsCommand.self,
+            LogsCommand.self,
+            StopCommand.self,
+            KillCommand.self,
+            RmCommand.self,
+            ExecCommand.self,
+            InspectCommand.self,
+            ImageCommand.self,
         ]
     )
 }
