@@ -214,3 +214,44 @@ func median(_ xs: [Double]) -> Double {
     let s = xs.sorted()
     return s.isEmpty ? 0 : s[s.count / 2]
 }
+
+extension NetworkRootTests {
+@Suite("NodeRuntime with the pod network (root)")
+struct NetworkNodeRuntimeRootTests {
+    @Test func runSandboxGivesThePodAnAddressAndRemoveTakesItBack() async throws {
+        let n = Int.random(in: 1...250)
+        let dir = NSTemporaryDirectory() + "berth-net-noderuntime-\(UUID().uuidString.prefix(8))"
+        let config = NetworkConfig(bridgeName: "bertht\(n)", podCIDR: try IPv4CIDR("10.213.\(n).0/24"),
+                                   serviceCIDR: try IPv4CIDR("10.214.\(n).0/24"), dataDir: dir, tablePrefix: "bertht\(n)")
+        let network = try NetworkManager(config: config)
+        let runtime = NetworkNodeRuntime(base: try LinuxNodeRuntime(dataDir: dir), network: network)
+        var sandboxID: String?
+        do {
+            try await runtime.start()
+            let status = try await runtime.runSandbox(SandboxConfig(podUID: "uid-\(n)", podName: "p", namespace: "shop", hostname: "p"))
+            sandboxID = status.id
+            let ip = try #require(status.ip)
+            #expect(config.podCIDR.contains(try #require(IPv4Address(ip))))
+            // The pause process's namespace answers from its address.
+            let ping = (try? NetFixtures.run("/bin/busybox", ["ping", "-c", "1", "-W", "2", ip])) ?? ""
+            #expect(ping.contains("1 packets received"), "\(ping)")
+            #expect(try await runtime.sandboxStatus(id: status.id).ip == ip)
+            #expect(try await runtime.listSandboxes().first { $0.id == status.id }?.ip == ip)
+            // Idempotent per pod uid: same sandbox, same address.
+            #expect(try await runtime.runSandbox(SandboxConfig(podUID: "uid-\(n)", podName: "p", namespace: "shop", hostname: "p")).ip == ip)
+            try await runtime.removeSandbox(id: status.id)
+            sandboxID = nil
+            #expect(try await network.allocations().isEmpty)
+        } catch {
+            if let sandboxID { try? await runtime.removeSandbox(id: sandboxID) }
+            try? await network.teardown(removeState: true)
+            try? FileManager.default.removeItem(atPath: dir)
+            throw error
+        }
+        if let sandboxID { try? await runtime.removeSandbox(id: sandboxID) }
+        try? await network.teardown(removeState: true)
+        try? FileManager.default.removeItem(atPath: dir)
+        #expect(!FileManager.default.fileExists(atPath: "/sys/class/net/bertht\(n)"))
+    }
+}
+}
