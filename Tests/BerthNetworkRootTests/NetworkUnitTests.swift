@@ -82,4 +82,15 @@ struct NetworkUnitTests {
         #expect(!rules.contains("10.88.0.3"))
         #expect(rules.contains("fib daddr type local tcp dport 30080"))
     }
+
+    @Test func masqueradeOnlyWhenConfigured() throws {
+        var c = NetworkConfig.standard(dataDir: "/tmp/x")
+        let off = NetworkRules.render(config: c, hostPorts: [])
+        #expect(off.contains("iifname \"berth0\" drop"))
+        #expect(!off.contains("oifname != \"berth0\" masquerade"))
+        c.masquerade = true
+        let on = NetworkRules.render(config: c, hostPorts: [])
+        #expect(!on.contains("iifname \"berth0\" drop"))
+        #expect(on.contains("ip saddr 10.88.0.0/16 oifname != \"berth0\" masquerade"))
+    }
 }

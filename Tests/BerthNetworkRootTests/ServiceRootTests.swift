@@ -75,6 +75,12 @@ struct ServiceRootTests {
             #expect(NetFixtures.nodeGet("http://127.0.0.1:\(nodePort)/") == "via-nodeport")
             // Another local address of the node: the bridge's.
             #expect(NetFixtures.nodeGet("http://\(env.config.gateway):\(nodePort)/") == "via-nodeport")
+            // And the node's own external address, if it has one.
+            let global = NetFixtures.ip(["-4", "-o", "addr", "show", "scope", "global"]).split(separator: "\n")
+                .first { !$0.contains("bertht") }?.split(separator: " ").first { $0.contains("/") }?.split(separator: "/").first
+            if let nodeIP = global {
+                #expect(NetFixtures.nodeGet("http://\(nodeIP):\(nodePort)/") == "via-nodeport")
+            }
             try await env.proxy.releaseService(namespace: "default", name: "np")
             #expect(try await env.proxy.allocateNodePort(namespace: "default", name: "other", port: "http", requested: nodePort) == nodePort)
         } catch {
