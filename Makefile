@@ -9,7 +9,7 @@ BERTH := .build/debug/berth
 # Every Debian package the build, the tests, the benchmarks and the demo use.
 APT_PACKAGES := pkg-config libgit2-dev libarchive-dev libseccomp-dev libcap-dev libzstd-dev \
 	libsqlite3-dev zstd busybox-static runc docker-registry skopeo umoci wrk openssh-server \
-	openssh-client git python3-yaml iproute2 nftables iptables lighttpd hyperfine
+	openssh-client git python3-yaml iproute2 nftables iptables lighttpd hyperfine gcc libc6-dev
 
 .PHONY: all deps build build-tests test demo bench clean
 

@@ -103,6 +103,18 @@ struct berth_config {
 
 static struct berth_config cfg;
 static int status_fd = -1;
+static char **shim_argv;
+static int shim_argc;
+
+/// The container sees its PID 1 as "berth-init", not the host path of the shim.
+static void set_title(const char *title) {
+    if (!shim_argv || shim_argc < 1) return;
+    char *start = shim_argv[0];
+    char *end = shim_argv[shim_argc - 1] + strlen(shim_argv[shim_argc - 1]);
+    memset(start, 0, (size_t)(end - start));
+    snprintf(start, (size_t)(end - start) + 1, "%s", title);
+    prctl(PR_SET_NAME, title, 0, 0, 0);
+}
 static int attach_out = -1, attach_err = -1;
 
 static void status_write(const char *s) {
@@ -586,6 +598,7 @@ static void __attribute__((noreturn)) container_child(struct child_pipes pp, int
     do { r = read(pp.sync_r, &c, 1); } while (r < 0 && errno == EINTR);
     if (r != 1) _exit(126); // the monitor gave up on us
     close(pp.sync_r);
+    set_title(is_pause ? "berth-pause" : "berth-init");
 
     join_ns(cfg.netns, CLONE_NEWNET, "net");
     join_ns(cfg.ipcns, CLONE_NEWIPC, "ipc");
@@ -1037,6 +1050,8 @@ int berth_shim_main(int argc, char **argv) {
         return 2;
     }
     const char *mode = argv[1];
+    shim_argv = argv;
+    shim_argc = argc;
     char err[600];
     if (load_config(argv[2], err, sizeof(err)) < 0) {
         fprintf(stderr, "berth-shim: %s\n", err);

@@ -74,9 +74,13 @@ struct RunCommand: AsyncParsableCommand {
         }
         do {
             try await manager.start(record.id, attach: (STDOUT_FILENO, STDERR_FILENO))
-        } catch {
+        } catch let error as BerthError {
             if rm { try? await manager.delete(record.id, force: true) }
-            throw error
+            // Docker's codes: 127 command not found, 126 not executable, 125 anything else.
+            FileHandle.standardError.write(Data("berth: \(error)\n".utf8))
+            if error.message.contains(": No such file or directory") && error.message.contains("exec ") { throw ExitCode(127) }
+            if error.message.contains("exec ") { throw ExitCode(126) }
+            throw ExitCode(125)
         }
         // Ctrl-C / SIGTERM go to the container, as with `docker run`.
         let sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in

@@ -122,6 +122,35 @@ struct ContainerLifecycleRootTests {
         #expect(timeout?.code == .timeout)
     }
 
+    @Test func initReapsOrphans() async throws {
+        let rt = try TestRuntime("reap")
+        // The subshell exits at once, orphaning its sleep onto PID 1, which must reap it.
+        let (_, out) = try await rt.sh("(sleep 0.2 &); sleep 0.6; ps -o stat,comm | grep -c '^Z' || true; cat /proc/1/cmdline; echo; ls -l /proc/1/exe 2>&1 | grep -c 'Permission denied'")
+        await rt.close()
+        let lines = out.split(separator: "\n").map(String.init)
+        #expect(lines.first == "0")
+        #expect(lines.dropFirst().first?.replacingOccurrences(of: "\0", with: "") == "berth-init")
+        #expect(lines.last == "1") // /proc/1/exe (the host's berth-shim) is not reachable
+    }
+
+    @Test func logRotatesAtSizeLimit() async throws {
+        let rt = try TestRuntime("rotate")
+        var o = options("for i in $(seq 300); do echo line-$i; done")
+        o.logMaxBytes = 4000
+        let c = try await rt.manager.create(o)
+        try await rt.manager.start(c.id)
+        _ = try await rt.manager.wait(c.id)
+        let path = rt.manager.logPath(id: c.id)
+        let rotated = FileManager.default.fileExists(atPath: path + ".1")
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+        let lines = try await rt.manager.logs(c.id)
+        await rt.close()
+        #expect(rotated)
+        #expect((size ?? 0) < 4200)
+        #expect(lines.last?.text == "line-300")
+        #expect(lines.count < 300) // older records were rotated away
+    }
+
     @Test func podContainersShareSandboxNetwork() async throws {
         let rt = try TestRuntime("sandbox")
         let sandbox = try await rt.manager.createSandbox(id: "pod-\(UUID().uuidString.prefix(8))", hostname: "web-0", labels: [:])
