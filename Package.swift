@@ -87,11 +87,18 @@ targets += [
             .product(name: "Logging", package: "swift-log"),
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Crypto", package: "swift-crypto"),
+            // Pod network: the cluster DNS server (UDP).
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]
     ),
     .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthAPI"]),
 ]
 berthDependencies += ["BerthRuntime"]
+targets += [
+    // Pod network and Services (bridge, veth, IPAM, nftables, DNS): real, as root.
+    .testTarget(name: "BerthNetworkRootTests", dependencies: ["BerthRuntime", "BerthAPI"]),
+]
 
 // MARK: - Orchestrator
 
