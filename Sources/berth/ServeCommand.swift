@@ -49,7 +49,7 @@ enum ServeHooks {
 
     @Sendable static func services(store: Store, api: inout APIServer) throws -> [any ServiceLifecycle.Service] {
         var services: [any ServiceLifecycle.Service] = []
-        // services += try OrchestratorServices.make(store: store, api: &api)   // BerthOrchestrator
+        services += try NodeServices.make(store: store, api: &api, dataDirectory: (store.path as NSString).deletingLastPathComponent)
         // services += try ReconcilerServices.make(store: store, api: &api)     // BerthReconciler
         _ = store
         _ = api
