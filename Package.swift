@@ -45,11 +45,29 @@ targets += [
             .product(name: "Logging", package: "swift-log"),
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]
     ),
     .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthAPI"]),
 ]
 berthDependencies += ["BerthRuntime"]
+
+// MARK: - Registry (pull/push against a real docker-registry)
+
+targets += [
+    .testTarget(
+        name: "BerthRegistryTests",
+        dependencies: [
+            "BerthRuntime", "BerthAPI",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]
+    ),
+]
 
 // MARK: - Orchestrator
 
