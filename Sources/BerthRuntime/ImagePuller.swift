@@ -173,7 +173,7 @@ struct PullOperation: Sendable {
         let engine = store.engine
         let staging = "\(store.pullStagingRoot)/\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: staging, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: staging) }
+        defer { try? LayerUnpacker.removeTree(path: staging) }
 
         // Manifest and config: small, verified, read here.
         var staged: [OCIDigest: String] = [:]
@@ -210,26 +210,41 @@ struct PullOperation: Sendable {
         for layer in layers where !cached.contains(layer.digest) && !missing.contains(where: { $0.digest == layer.digest }) {
             missing.append(layer)
         }
-        let client = self.client, progress = self.progress
+        let client = self.client, progress = self.progress, unpack = self.unpack
         let limit = max(1, client.configuration.maxConcurrentDownloads)
         var downloadedBytes: Int64 = staged[configDescriptor.digest] != nil ? configDescriptor.size : 0
-        try await withThrowingTaskGroup(of: (OCIDigest, String, Int64).self) { group in
+        var diffIDByBlob: [OCIDigest: OCIDigest] = [:]
+        for (layer, diffID) in zip(layers, image.rootfs.diffIDs) where diffIDByBlob[layer.digest] == nil {
+            diffIDByBlob[layer.digest] = diffID
+        }
+        var unpacked: [OCIDigest: String] = [:]
+        try await withThrowingTaskGroup(of: (OCIDigest, String, Int64, (OCIDigest, String)?).self) { group in
             var pending = missing[...]
             func startNext() {
                 guard let layer = pending.popFirst() else { return }
                 let path = "\(staging)/\(layer.digest.hex)"
+                let diffID = diffIDByBlob[layer.digest]
                 group.addTask {
                     try await client.fetchBlob(layer, from: target, to: path) { received in
                         progress?(.layerProgress(layer.digest, received: received, total: layer.size))
                     }
                     progress?(.layerDone(layer.digest))
-                    return (layer.digest, path, layer.size)
+                    // Unpack now, while the other layers download; the
+                    // commit only renames the result into the store.
+                    guard unpack, let diffID else { return (layer.digest, path, layer.size, nil) }
+                    let dir = "\(staging)/layer-\(layer.digest.hex)"
+                    try await ImageStore.offloadPull {
+                        guard mkdir(dir, 0o700) == 0 else { throw LayerUnpacker.systemError("cannot create \(dir)", errno) }
+                        _ = try LayerUnpacker.unpack(blob: path, into: dir + "/fs", expectedDiffID: diffID, label: "layer \(layer.digest.short)")
+                    }
+                    return (layer.digest, path, layer.size, (diffID, dir))
                 }
             }
             for _ in 0..<limit { startNext() }
-            while let (digest, path, size) = try await group.next() {
+            while let (digest, path, size, layerDir) = try await group.next() {
                 staged[digest] = path
                 downloadedBytes += size
+                if let (diffID, dir) = layerDir { unpacked[diffID] = dir }
                 startNext()
             }
         }
@@ -238,7 +253,7 @@ struct PullOperation: Sendable {
         let manifestDescriptor = OCIDescriptor(mediaType: resolved.manifest.mediaType, digest: resolved.manifest.digest, size: Int64(resolved.manifest.data.count))
         let commit = PullCommit(
             manifest: manifestDescriptor, config: configDescriptor.digest, layers: layers, diffIDs: image.rootfs.diffIDs,
-            staged: staged, references: [reference.description], unpack: unpack)
+            staged: staged, references: [reference.description], unpack: unpack, unpacked: unpacked)
         let record = try await store.commitPull(commit)
         logger.info("pulled image", metadata: [
             "reference": "\(reference)", "digest": "\(record.digest)", "endpoint": "\(target.endpoint.baseURL)",

@@ -17,6 +17,9 @@ struct PullCommit: Sendable {
     var staged: [OCIDigest: String]
     var references: [String]
     var unpack: Bool
+    /// diff_id → `<staging>/layer-…` holding `fs/`: layers unpacked (and
+    /// their diff_ids verified) while the other layers were downloading.
+    var unpacked: [OCIDigest: String] = [:]
 
     var blobs: [OCIDigest] { [manifest.digest, config] + layers.map(\.digest) }
 }
@@ -57,6 +60,13 @@ extension ImageStore {
                         }
                     }
                     if commit.unpack {
+                        for (diffID, dir) in commit.unpacked.sorted(by: { $0.key < $1.key }) where !engine.hasLayer(diffID) {
+                            if rename(dir, "\(engine.layersDir)/\(diffID.hex)") == 0 {
+                                createdLayers.insert(diffID)
+                            } else if errno != EEXIST && errno != ENOTEMPTY {
+                                throw LayerUnpacker.systemError("cannot move layer \(diffID.short) into the store", errno)
+                            }
+                        }
                         for (layer, diffID) in zip(commit.layers, commit.diffIDs) {
                             if let result = try engine.ensureLayer(blob: layer.digest, expectedDiffID: diffID, label: "layer \(layer.digest.short)"),
                                result.created {

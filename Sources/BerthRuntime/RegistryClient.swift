@@ -40,7 +40,7 @@ public final class RegistryClient: Sendable {
         transport: (any RegistryTransport)? = nil, logger: Logger = Logger(label: "berth.registry")
     ) throws {
         self.configuration = configuration
-        self.transport = transport ?? RegistryHTTPTransport()
+        self.transport = transport ?? RegistryHTTPTransport(connectTimeout: .seconds(max(1, configuration.connectTimeoutSeconds)))
         self.authenticator = RegistryAuthenticator(credentials: try credentials ?? RegistryCredentialStore(configuration: configuration))
         self.retry = RegistryRetryPolicy(maxAttempts: configuration.maxAttempts, initialBackoff: .milliseconds(configuration.initialBackoffMilliseconds))
         self.logger = logger

@@ -35,11 +35,14 @@ public struct RegistryConfiguration: Sendable, Codable, Hashable {
     public var initialBackoffMilliseconds: Int
     /// Blobs larger than this are uploaded in chunks of this size (PATCH).
     public var uploadChunkSize: Int64
+    /// How long to keep trying to connect to an endpoint before moving on
+    /// (AsyncHTTPClient retries refused connections until then).
+    public var connectTimeoutSeconds: Int
 
     public init(
         mirrors: [String: [String]] = [:], insecure: [String] = [], auths: [String: RegistryCredential] = [:],
         dockerConfig: String? = nil, maxConcurrentDownloads: Int = 3, maxAttempts: Int = 4,
-        initialBackoffMilliseconds: Int = 200, uploadChunkSize: Int64 = 64 << 20
+        initialBackoffMilliseconds: Int = 200, uploadChunkSize: Int64 = 64 << 20, connectTimeoutSeconds: Int = 10
     ) {
         self.mirrors = mirrors
         self.insecure = insecure
@@ -49,6 +52,7 @@ public struct RegistryConfiguration: Sendable, Codable, Hashable {
         self.maxAttempts = maxAttempts
         self.initialBackoffMilliseconds = initialBackoffMilliseconds
         self.uploadChunkSize = uploadChunkSize
+        self.connectTimeoutSeconds = connectTimeoutSeconds
     }
 
     public init(from decoder: any Decoder) throws {
@@ -62,6 +66,7 @@ public struct RegistryConfiguration: Sendable, Codable, Hashable {
         maxAttempts = try c.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? defaults.maxAttempts
         initialBackoffMilliseconds = try c.decodeIfPresent(Int.self, forKey: .initialBackoffMilliseconds) ?? defaults.initialBackoffMilliseconds
         uploadChunkSize = try c.decodeIfPresent(Int64.self, forKey: .uploadChunkSize) ?? defaults.uploadChunkSize
+        connectTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .connectTimeoutSeconds) ?? defaults.connectTimeoutSeconds
     }
 
     // MARK: - Endpoints

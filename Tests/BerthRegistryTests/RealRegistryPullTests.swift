@@ -239,6 +239,7 @@ struct RealRegistryPullTests {
             let deadPort = try RegistryTestSupport.freePort()
             var configuration = registry.configuration()
             configuration.maxAttempts = 2
+            configuration.connectTimeoutSeconds = 1  // AsyncHTTPClient retries a refused connection until then
             configuration.mirrors["docker.io"] = ["http://127.0.0.1:\(deadPort)", registry.baseURL]
             try await withPuller(configuration) { puller, store in
                 // docker.io is unreachable here: only the mirror can answer.
