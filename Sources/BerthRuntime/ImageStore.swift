@@ -68,7 +68,7 @@ public actor ImageStore {
             }
         }
         for record in records {
-            logger.info("imported image", metadata: ["digest": "\(record.digest)", "references": "\(record.references)"])
+            logger.debug("imported image", metadata: ["digest": "\(record.digest)", "references": "\(record.references)"])
         }
         return records
     }

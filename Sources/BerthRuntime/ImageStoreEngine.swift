@@ -47,7 +47,10 @@ final class ImageStoreEngine: Sendable {
         }
         let layout = root + "/oci-layout"
         if !FileManager.default.fileExists(atPath: layout) {
-            try Self.writeAtomically(Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8), to: layout, tmpDir: root + "/tmp")
+            // Under the lock: `prune` empties tmp/ and must not take our temp file.
+            try ImageStoreLock.withLock(at: root + "/lock", exclusive: true) {
+                try Self.writeAtomically(Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8), to: layout, tmpDir: root + "/tmp")
+            }
         }
     }
 

@@ -29,7 +29,7 @@ struct ImageImportCommand: AsyncParsableCommand {
     @OptionGroup var store: ImageStoreOptions
     @Argument(help: "Directory or tar (plain, gzip or zstd).") var path: String
     @Option(name: .long, help: "Name the imported image (required to name a rootfs import).") var tag: String?
-    @Option(name: .long, help: "Rootfs only: the image's Cmd, as a JSON array or a shell-split string.") var cmd: String?
+    @Option(name: .long, help: "Rootfs only: the image's Cmd, as a JSON array or space-separated words.") var cmd: String?
     @Option(name: .long, help: "Rootfs only: the image's Entrypoint, as a JSON array.") var entrypoint: String?
     @Option(name: .long, help: "Rootfs only: KEY=VALUE (repeatable).") var env: [String] = []
     @Option(name: .long, help: "Rootfs only: the working directory.") var workdir: String?

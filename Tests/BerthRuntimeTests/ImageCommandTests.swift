@@ -58,4 +58,27 @@ let imageCommandExecutable = ImageTestSupport.repoRoot + "/.build/debug/berth"
         // Errors say what was wrong.
         #expect(throws: BerthError.self) { _ = try berth(data, "inspect", "nope:1") }
     }
+    /// Two `berth image import` processes at once on one data dir: the file
+    /// lock serializes them and the index keeps both.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: imageCommandExecutable)))
+    func concurrentProcessesShareTheStore() throws {
+        let dir = try T.makeTempDir("cli2")
+        defer { T.cleanup(dir) }
+        let a = try T.buildBusybox(into: dir + "/a", name: "one:1")
+        let b = try T.buildBusybox(into: dir + "/b", compression: "zstd", name: "two:1")
+        let processes = try [dir + "/a", dir + "/b"].map { layout in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: imageCommandExecutable)
+            process.arguments = ["image", "import", layout, "--data-dir", dir + "/data"]
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            return process
+        }
+        for process in processes {
+            process.waitUntilExit()
+            #expect(process.terminationStatus == 0)
+        }
+        let ids = try berth(dir + "/data", "ls", "-q", "--no-trunc").split(separator: "\n").map(String.init)
+        #expect(Set(ids) == [a, b])
+    }
 }

@@ -48,6 +48,8 @@ import Testing
         #expect(resolved.config.env?.first?.hasPrefix("PATH=") == true)
         #expect(resolved.layerPaths.first?.hasPrefix(dir + "/data/images/layers/") == true)
         try expectBusyboxRootfs(resolved)
+        let passwd = try #require(resolved.readFile("/etc/passwd"))
+        #expect(String(decoding: passwd, as: UTF8.self).contains("app:x:1000:1000"))
 
         // The blob store holds exactly manifest, config and layer, by digest.
         let blobs = T.listTree(dir + "/data/images/blobs/sha256")

@@ -45,8 +45,17 @@ enum ImageTestSupport {
 
     /// Builds the busybox test image (scripts/build-test-image.sh) as an OCI
     /// layout; returns its manifest digest.
+    /// When scripts/test-setup/images.sh built it already (`make test`), the
+    /// prebuilt layout is copied instead.
     static func buildBusybox(into dir: String, compression: String = "gzip", name: String = "docker.io/library/busybox:latest") throws -> String {
-        try run(["bash", "\(repoRoot)/scripts/build-test-image.sh", dir, "--compression", compression, "--name", name])
+        let prebuilt = ProcessInfo.processInfo.environment[compression == "zstd" ? "BERTH_TEST_BUSYBOX_ZSTD" : "BERTH_TEST_BUSYBOX_OCI"]
+        if let prebuilt, compression != "none", name == "docker.io/library/busybox:latest",
+           FileManager.default.fileExists(atPath: prebuilt + "/index.json") {
+            try run(["cp", "-a", prebuilt, dir])
+            let index = try JSONDecoder().decode(OCIIndex.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/index.json")))
+            return try #require(index.manifests.first).digest.description
+        }
+        return try run(["bash", "\(repoRoot)/scripts/build-test-image.sh", dir, "--compression", compression, "--name", name])
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 

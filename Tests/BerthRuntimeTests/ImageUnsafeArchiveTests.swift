@@ -126,6 +126,9 @@ import Testing
         try await f.store.importImage(from: tar, options: ImageImportOptions(tag: "links"))
         let fs = try #require(try await f.store.resolve("links").layerPaths.first)
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: fs + "/passwd") == "/etc/passwd")
+        // Reading the image's files never follows such a link to the host.
+        #expect(try await f.store.resolve("links").readFile("passwd") == nil)
+        #expect(try await f.store.resolve("links").readFile("up/etc/passwd") == nil)
         #expect(try FileManager.default.destinationOfSymbolicLink(atPath: fs + "/up") == "../../..")
     }
 

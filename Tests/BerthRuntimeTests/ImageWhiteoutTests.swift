@@ -46,6 +46,16 @@ import Testing
         #expect(T.xattr(lower + "/data", "trusted.overlay.opaque") == nil)
         #expect(T.lstat(lower + "/etc/remove-me").map { $0.st_mode & S_IFMT } == S_IFREG)
 
+        // The same view without mounting, for user lookups before a container exists.
+        func text(_ path: String) -> String? { resolved.readFile(path).map { String(decoding: $0, as: UTF8.self) } }
+        #expect(text("/etc/keep") == "keep\n")
+        #expect(text("etc/remove-me") == nil)
+        #expect(text("data/old") == nil)
+        #expect(text("data/sub/deep") == nil)
+        #expect(text("data/new") == "new\n")
+        #expect(text("top") == "v2\n")
+        #expect(text("implied/gone") == nil)
+
         // The kernel's view: mount both layers read-only (top layer first).
         let merged = dir + "/merged"
         try FileManager.default.createDirectory(atPath: merged, withIntermediateDirectories: true)
