@@ -255,7 +255,7 @@ struct PullOperation: Sendable {
             manifest: manifestDescriptor, config: configDescriptor.digest, layers: layers, diffIDs: image.rootfs.diffIDs,
             staged: staged, references: [reference.description], unpack: unpack, unpacked: unpacked)
         let record = try await store.commitPull(commit)
-        logger.info("pulled image", metadata: [
+        logger.debug("pulled image", metadata: [
             "reference": "\(reference)", "digest": "\(record.digest)", "endpoint": "\(target.endpoint.baseURL)",
             "downloaded": "\(staged.count - 1) blobs, \(downloadedBytes) bytes",
         ])
