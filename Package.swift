@@ -90,6 +90,9 @@ targets += [
             // Pod network: the cluster DNS server (UDP).
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
+            // Registry client.
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]
     ),
     .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthAPI"]),
@@ -98,6 +101,21 @@ berthDependencies += ["BerthRuntime"]
 targets += [
     // Pod network and Services (bridge, veth, IPAM, nftables, DNS): real, as root.
     .testTarget(name: "BerthNetworkRootTests", dependencies: ["BerthRuntime", "BerthAPI"]),
+]
+
+// MARK: - Registry (pull/push against a real docker-registry)
+
+targets += [
+    .testTarget(
+        name: "BerthRegistryTests",
+        dependencies: [
+            "BerthRuntime", "BerthAPI",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]
+    ),
 ]
 
 // MARK: - Orchestrator

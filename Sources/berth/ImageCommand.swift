@@ -9,7 +9,7 @@ struct ImageCommand: AsyncParsableCommand {
         commandName: "image", abstract: "Manage the local image store.",
         subcommands: [
             ImageListCommand.self, ImageImportCommand.self, ImageInspectCommand.self, ImageRemoveCommand.self,
-            ImageTagCommand.self, ImagePruneCommand.self,
+            ImageTagCommand.self, ImagePruneCommand.self, ImagePullCommand.self, ImagePushCommand.self,
         ])
 }
 
