@@ -7,6 +7,9 @@ import Foundation
 public struct LinuxNodeRuntime: NodeRuntime {
     public let containers: ContainerManager
     public let images: ImageStore
+    /// Pulls images that are not local (or always, for `Always`); nil keeps
+    /// the node offline: only imported images run, as `berth run` does.
+    public var puller: ImagePuller?
 
     /// Opens the node state under `dataDir` (the same one `berth run` uses) and
     /// re-adopts every sandbox and container that is still running.
@@ -24,7 +27,10 @@ public struct LinuxNodeRuntime: NodeRuntime {
     // MARK: - Images
 
     public func ensureImage(_ reference: String, pullPolicy: String) async throws -> ImageSummary {
-        try await images.ensureLocal(reference, pullPolicy: pullPolicy)
+        if let puller {
+            return try await puller.ensureImage(reference, pullPolicy: pullPolicy)
+        }
+        return try await images.ensureLocal(reference, pullPolicy: pullPolicy)
     }
 
     // MARK: - Sandboxes

@@ -24,7 +24,6 @@ struct Berth: AsyncParsableCommand {
             GetCommand.self,
             DescribeCommand.self,
             DeleteCommand.self,
-            LogsCommand.self,
             ScaleCommand.self,
             RolloutCommand.self,
         ]

@@ -12,12 +12,15 @@ import ServiceLifecycle
 /// pod logs from the runtime's CRI log files.
 enum NodeServices {
     static func make(store: Store, api: inout APIServer, dataDirectory: String) throws -> [any ServiceLifecycle.Service] {
-        let base = try LinuxNodeRuntime(dataDir: dataDirectory)
+        var base = try LinuxNodeRuntime(dataDir: dataDirectory)
+        let registry = try RegistryClient(configuration: RegistrySettings.load(dataDirectory: dataDirectory))
+        base.puller = ImagePuller(store: base.images, client: registry)
         let network = try NetworkManager(config: .standard(dataDir: dataDirectory))
         let runtime = NetworkNodeRuntime(base: base, network: network)
         api.logProvider = RuntimeLogProvider(store: store, runtime: runtime)
         return [
             NetworkStartService(runtime: runtime),
+            RegistryClientService(client: registry),
             Orchestrator.serving(store: store, runtime: runtime, dataDirectory: dataDirectory),
         ]
     }
@@ -91,5 +94,30 @@ struct RuntimeLogProvider: LogProvider {
                 hint: "see `berth describe pod \(pod)` for why")
         }
         return id.hasPrefix("berth://") ? String(id.dropFirst("berth://".count)) : id
+    }
+}
+
+/// Owns the registry client's connection pool for the life of `serve`.
+struct RegistryClientService: ServiceLifecycle.Service {
+    let client: RegistryClient
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try? await client.shutdown()
+    }
+}
+
+/// Registry settings for pulls: `<dataDir>/registries.json` when present
+/// (the format of `berth image pull --registry-config`), else defaults
+/// (Docker's config.json credentials, plain HTTP for loopback only).
+enum RegistrySettings {
+    static func load(dataDirectory: String) throws -> RegistryConfiguration {
+        let path = dataDirectory + "/registries.json"
+        guard let data = FileManager.default.contents(atPath: path) else { return RegistryConfiguration() }
+        do {
+            return try JSONDecoder().decode(RegistryConfiguration.self, from: data)
+        } catch {
+            throw BerthError(.invalidArgument, "cannot read \(path)", hint: "fix or remove the file", cause: error)
+        }
     }
 }
