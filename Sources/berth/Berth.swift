@@ -19,6 +19,11 @@ struct Berth: AsyncParsableCommand {
             LogsCommand.self,
             ScaleCommand.self,
             RolloutCommand.self,
+            SyncCommand.self,
+            HistoryCommand.self,
+            RollbackCommand.self,
+            StatusCommand.self,
+            DriftCommand.self,
         ]
     )
 }
