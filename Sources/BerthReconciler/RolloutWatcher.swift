@@ -79,6 +79,8 @@ struct RolloutWatcher: Sendable {
         guard let stored = try await store.get(key) else { return .failed("the Deployment was deleted") }
         let deployment = stored.object
         let status = deployment["status"]
+        // A status written before the controller saw this spec says nothing about it.
+        guard let observed = status?["observedGeneration"]?.intValue, Int64(observed) >= stored.generation else { return .progressing }
         let conditions = status?["conditions"]?.arrayValue ?? []
         if let progressing = conditions.first(where: { $0["type"]?.stringValue == "Progressing" }),
            progressing["status"]?.stringValue == "False",
