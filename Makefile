@@ -6,10 +6,9 @@ SWIFT ?= swift
 SWIFT_BUILD_FLAGS ?=
 BERTH := .build/debug/berth
 
-# Every Debian package the build, the tests, the benchmarks and the demo use.
-APT_PACKAGES := pkg-config libgit2-dev libarchive-dev libseccomp-dev libcap-dev libzstd-dev \
-	libsqlite3-dev zstd busybox-static runc docker-registry skopeo umoci wrk openssh-server \
-	openssh-client git python3-yaml iproute2 nftables iptables lighttpd hyperfine
+# Every Debian package the build, the tests, the benchmarks and the demo
+# use, one per line in scripts/apt-packages.txt (merged as a union in git).
+APT_PACKAGES := $(shell grep -v '^\#' scripts/apt-packages.txt)
 
 .PHONY: all deps build build-tests test demo bench clean
 
@@ -17,7 +16,7 @@ all: build
 
 deps: .build/.deps-installed
 
-.build/.deps-installed: Makefile
+.build/.deps-installed: Makefile scripts/apt-packages.txt
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \

@@ -64,24 +64,41 @@ targets += [
         ]
     ),
     .testTarget(name: "BerthStoreTests", dependencies: ["BerthStore"]),
+    // bench/store/run: the store's apply path against plain SQLite inserts.
+    .executableTarget(
+        name: "BerthStoreBench", dependencies: ["BerthStore", "BerthAPI"], path: "bench/store/BerthStoreBench"),
 ]
 berthDependencies += ["BerthStore"]
 
 // MARK: - Runtime
 
 targets += [
+    // The C side of containers: clone, mounts, pivot_root, credentials, seccomp, exec.
+    .target(name: "CBerthLinux"),
+    // The per-container monitor (conmon's job); spawned by BerthRuntime.
+    .executableTarget(name: "berth-shim", dependencies: ["CBerthLinux"]),
+    .testTarget(name: "BerthRuntimeRootTests", dependencies: ["BerthRuntime", "BerthAPI"]),
+]
+targets += [
     .target(
         name: "BerthRuntime",
         dependencies: [
-            "BerthAPI", "CArchive", "CSeccomp", "CCap",
+            "BerthAPI", "CArchive", "CSeccomp", "CCap", "CBerthLinux",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "SystemPackage", package: "swift-system"),
             .product(name: "Crypto", package: "swift-crypto"),
+            // Pod network: the cluster DNS server (UDP).
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]
     ),
     .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthAPI"]),
 ]
 berthDependencies += ["BerthRuntime"]
+targets += [
+    // Pod network and Services (bridge, veth, IPAM, nftables, DNS): real, as root.
+    .testTarget(name: "BerthNetworkRootTests", dependencies: ["BerthRuntime", "BerthAPI"]),
+]
 
 // MARK: - Orchestrator
 
@@ -167,6 +184,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "berth", targets: ["berth"]),
+        .executable(name: "berth-shim", targets: ["berth-shim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -68,7 +68,13 @@ final class FetchContext {
         let wantsPlain = allowed & GIT_CREDENTIAL_USERPASS_PLAINTEXT.rawValue != 0
         switch credentials {
         case .none:
-            credentialsMissing = true
+            // libgit2 tries a user and password written in the URL itself before asking us;
+            // being asked after that means they were rejected.
+            if url.user != nil && (url.transport == .http || url.transport == .https) {
+                authRejected = true
+            } else {
+                credentialsMissing = true
+            }
             return GIT_EAUTH.rawValue
         case .userPassword(let user, let password):
             guard wantsPlain else {

@@ -17,6 +17,20 @@ public struct GitCommitID: Sendable, Hashable, Codable, CustomStringConvertible 
     /// The 12-digit abbreviation used in messages and history.
     public var short: String { String(hex.prefix(12)) }
     public var description: String { hex }
+
+    /// Encoded as the bare hex string, as history rows and the JSON API show it.
+    public init(from decoder: any Decoder) throws {
+        let text = try decoder.singleValueContainer().decode(String.self)
+        guard let id = GitCommitID(text) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "not a 40-digit commit sha: \(text)"))
+        }
+        self = id
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(hex)
+    }
 }
 
 /// Who made a commit and when.

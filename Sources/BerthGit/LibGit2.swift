@@ -31,6 +31,16 @@ enum LibGit2 {
         throw BerthError(.git, "\(what()): \(Redaction.scrub(failure.message))")
     }
 
+    /// libgit2 (like git since 2.35.2) refuses repositories owned by another user unless they are
+    /// listed as `safe.directory`; its message for that ("config value 'safe.directory' was not
+    /// found") explains nothing, so say what it means and what to do.
+    static func ownershipError(_ failure: Failure, path: String) -> BerthError? {
+        guard failure.message.contains("safe.directory") else { return nil }
+        return BerthError(
+            .gitNotARepository, "\(path) is owned by another user, and git refuses to read other users' repositories",
+            hint: "run berth as the repository's owner, or trust it: git config --global --add safe.directory \(path)")
+    }
+
     static func hex(_ oid: UnsafePointer<git_oid>) -> String {
         var buffer = [CChar](repeating: 0, count: 40)
         _ = git_oid_fmt(&buffer, oid)
@@ -62,6 +72,7 @@ final class GitRepositoryHandle {
         let code = git_repository_open_ext(&repo, path, GIT_REPOSITORY_OPEN_NO_SEARCH.rawValue, nil)
         guard code == 0, let repo else {
             let failure = LibGit2.lastFailure(code)
+            if let owned = LibGit2.ownershipError(failure, path: path) { throw owned }
             throw BerthError(
                 .gitNotARepository, "\(path) is not a git repository: \(Redaction.scrub(failure.message))",
                 hint: "check the path; a damaged mirror under the data directory can be deleted and is cloned again")

@@ -6,13 +6,14 @@ import Foundation
 /// The real ``GitSource``: libgit2 (1.5, Debian's, built with libssh2 for ssh://).
 ///
 /// Mirrors live in `<dataDirectory>/git/<name>.git` as bare repositories.
-/// libgit2 calls block, so they run on one private serial queue, never on
-/// Swift's cooperative pool; serialising also keeps libgit2's per-thread error
-/// state and the mirrors' ref files free of races inside one process.
-public final class LibGit2Source: GitSource, @unchecked Sendable {
-    // @unchecked: only immutable `let`s; DispatchQueue is thread-safe.
+/// libgit2 calls block, so they run on one serial queue, never on Swift's
+/// cooperative pool. The queue is shared by every instance in the process, so
+/// that two instances (the server's and a CLI command's) can never write the
+/// same mirror at once; the price is that one slow fetch delays the others.
+public final class LibGit2Source: GitSource, Sendable {
     public let dataDirectory: URL
-    private let queue = DispatchQueue(label: "berth.git.libgit2")
+    private static let queue = DispatchQueue(label: "berth.git.libgit2")
+    private var queue: DispatchQueue { Self.queue }
 
     public init(dataDirectory: URL) {
         _ = LibGit2.initialized
@@ -25,11 +26,24 @@ public final class LibGit2Source: GitSource, @unchecked Sendable {
         return UInt32(bitPattern: git_libgit2_features()) & GIT_FEATURE_SSH.rawValue != 0
     }
 
+    /// Adds CA certificates (a PEM file and/or an OpenSSL hashed directory) that https:// servers
+    /// may present, on top of the system's trust store: for company CAs and self-signed servers.
+    /// Process-wide, as libgit2's TLS context is.
+    public static func trustCertificates(file: String? = nil, directory: String? = nil) throws(BerthError) {
+        _ = LibGit2.initialized
+        guard berth_git_set_ssl_cert_locations(file, directory) == 0 else {
+            let failure = LibGit2.lastFailure(-1)
+            throw BerthError(
+                .invalidArgument, "cannot load CA certificates from \(file ?? directory ?? "?"): \(failure.message)",
+                hint: "give a PEM file of CA certificates")
+        }
+    }
+
     /// Where the mirror of `remote` lives (whether or not it exists yet).
     public func mirrorPath(for remote: GitRemote) throws(BerthError) -> URL {
         let url = try GitRemoteURL(remote.url)
         let name = remote.name.map(MirrorName.forName) ?? MirrorName.forURL(url.normalized)
-        return dataDirectory.appendingPathComponent("git").appendingPathComponent(name)
+        return dataDirectory.appendingPathComponent("git", isDirectory: true).appendingPathComponent(name, isDirectory: true)
     }
 
     /// Runs `body` on the git queue.
@@ -100,8 +114,15 @@ public final class LibGit2Source: GitSource, @unchecked Sendable {
         try files.moveItem(at: partial, to: path)
     }
 
+    /// Mirror refspecs: every branch and tag, forced, so that rewritten history is followed too.
+    static let refspecs = ["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"]
+
     private static func fetch(repo: GitRepositoryHandle, url: GitRemoteURL, context: FetchContext) throws {
-        let remote = try originRemote(repo, url: url.normalized)
+        // An in-memory remote: the URL (which may carry a user's inline credentials) is never
+        // written to the mirror's config, and a changed URL needs no bookkeeping.
+        var created: OpaquePointer?
+        try LibGit2.check(git_remote_create_anonymous(&created, repo.pointer, url.normalized), "configuring the remote")
+        guard let remote = created else { throw BerthError(.git, "configuring the remote failed") }
         defer { git_remote_free(remote) }
 
         var options = git_fetch_options()
@@ -111,9 +132,14 @@ public final class LibGit2Source: GitSource, @unchecked Sendable {
         options.update_fetchhead = 0
         options.callbacks.credentials = credentialCallback
         options.callbacks.certificate_check = certificateCallback
+        var cStrings = refspecs.map { strdup($0) }
+        defer { cStrings.forEach { free($0) } }
         let code = withExtendedLifetime(context) {
             options.callbacks.payload = Unmanaged.passUnretained(context).toOpaque()
-            return git_remote_fetch(remote, nil, &options, "berth: fetch")
+            return cStrings.withUnsafeMutableBufferPointer { buffer in
+                var specs = git_strarray(strings: buffer.baseAddress, count: buffer.count)
+                return git_remote_fetch(remote, &specs, &options, "berth: fetch")
+            }
         }
         if code < 0 { throw classify(LibGit2.lastFailure(code), context: context) }
 
@@ -125,40 +151,27 @@ public final class LibGit2Source: GitSource, @unchecked Sendable {
         git_buf_dispose(&buffer)
     }
 
-    /// The mirror's `origin`, created with mirror refspecs, its URL updated if the configuration changed.
-    private static func originRemote(_ repo: GitRepositoryHandle, url: String) throws(BerthError) -> OpaquePointer {
-        var remote: OpaquePointer?
-        if git_remote_lookup(&remote, repo.pointer, "origin") == 0, let existing = remote {
-            if let current = git_remote_url(existing), String(cString: current) == url { return existing }
-            git_remote_free(existing)
-            try LibGit2.check(git_remote_set_url(repo.pointer, "origin", url), "updating the mirror's URL")
-        } else {
-            try LibGit2.check(
-                git_remote_create_with_fetchspec(&remote, repo.pointer, "origin", url, "+refs/heads/*:refs/heads/*"),
-                "configuring the mirror's remote")
-            if let remote { git_remote_free(remote) }
-            try LibGit2.check(git_remote_add_fetch(repo.pointer, "origin", "+refs/tags/*:refs/tags/*"), "configuring the mirror's tag refspec")
-        }
-        remote = nil
-        try LibGit2.check(git_remote_lookup(&remote, repo.pointer, "origin"), "loading the mirror's remote")
-        guard let remote else { throw BerthError(.git, "the mirror has no remote") }
-        return remote
-    }
-
     /// Turns a failed fetch into one of the documented error codes, without credentials.
     static func classify(_ failure: LibGit2.Failure, context: FetchContext) -> BerthError {
         let url = Redaction.scrub(context.url.normalized)
         let detail = Redaction.scrub(failure.message, secrets: context.credentials.secrets)
         if let hostKeyFailure = context.hostKeyFailure { return hostKeyFailure }
         if context.authRejected {
-            return BerthError(
-                .gitAuthFailed, "authentication to \(url) failed: the credentials were rejected",
-                hint: "check the user name and the password, token or key (and that the key is authorised on the server)")
+            let hint = context.url.transport == .ssh
+                ? "check that the key's public half is in the server's authorized_keys for that user"
+                : "check the user name and the password or token, and that it may read this repository"
+            return BerthError(.gitAuthFailed, "authentication to \(url) failed: the credentials were rejected", hint: hint)
         }
         if context.credentialsMissing {
             return BerthError(
                 .gitAuthFailed, "\(url) requires authentication, and no matching credentials are configured",
                 hint: "configure basic, token (https) or sshKey (ssh) credentials for this source")
+        }
+        if let owned = LibGit2.ownershipError(failure, path: context.url.localPath ?? url) { return owned }
+        if failure.code == GIT_ECERTIFICATE.rawValue {
+            return BerthError(
+                .gitAuthFailed, "the TLS certificate of \(url) is not trusted: \(detail)",
+                hint: "if the server uses a private CA, trust it with LibGit2Source.trustCertificates(file:) or the system store (update-ca-certificates)")
         }
         let lower = detail.lowercased()
         let errorClass = git_error_t(rawValue: UInt32(bitPattern: failure.errorClass))

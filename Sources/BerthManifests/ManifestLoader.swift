@@ -76,6 +76,7 @@ public enum ManifestLoader {
 
     static func loadFile(_ file: ManifestFile, options: LoadOptions) -> FileResult {
         var result = FileResult()
+        var checker = Checker()
         let documents: [YAMLDocumentReader.Document]
         do {
             documents = try YAMLDocumentReader.documents(in: file.data)
@@ -99,11 +100,11 @@ public enum ManifestLoader {
                 for (index, item) in items.enumerated() {
                     let path = FieldPath([.key("items"), .index(index)])
                     let itemNode = nodeAt(document.root, path) ?? document.root
-                    loadObject(item, root: itemNode, file: file.path, options: options, into: &result)
+                    loadObject(item, root: itemNode, file: file.path, options: options, checker: &checker, into: &result)
                 }
                 continue
             }
-            loadObject(document.value, root: document.root, file: file.path, options: options, into: &result)
+            loadObject(document.value, root: document.root, file: file.path, options: options, checker: &checker, into: &result)
         }
         return result
     }
@@ -127,8 +128,16 @@ public enum ManifestLoader {
 
     // MARK: - One object
 
+    /// The schema walker and validator of one file, kept across its objects
+    /// for their caches.
+    struct Checker {
+        var walker = SchemaWalker(mode: .strict)
+        var validator = Validator()
+    }
+
     private static func loadObject(
-        _ value: JSONValue, root: YAMLNode, file: String, options: LoadOptions, into result: inout FileResult
+        _ value: JSONValue, root: YAMLNode, file: String, options: LoadOptions, checker: inout Checker,
+        into result: inout FileResult
     ) {
         let objectLocation = location(file, root.mark)
         guard case .object(let fields) = value else {
@@ -161,12 +170,10 @@ public enum ManifestLoader {
                                    name: name.isEmpty ? "(no name)" : name).description
 
         // Types, unknown fields and canonical values, then semantic checks.
-        var walker = SchemaWalker(mode: .strict)
-        var tree = walker.walk(ObjectNormalizer.stripped(value), Schemas.schema(for: kind)) ?? .object([:])
-        var validator = Validator()
-        if let object = tree.objectValue { validator.validate(object, kind: kind) }
+        var tree = checker.walker.walk(ObjectNormalizer.stripped(value), Schemas.schema(for: kind)) ?? .object([:])
+        if let object = tree.objectValue { checker.validator.validate(object, kind: kind) }
 
-        var issues = walker.issues + validator.issues
+        var issues = checker.walker.takeIssues() + checker.validator.takeIssues()
         issues.sort { lhs, rhs in
             let left = YAMLDocumentReader.mark(in: root, at: lhs.path, key: lhs.atKey)
             let right = YAMLDocumentReader.mark(in: root, at: rhs.path, key: rhs.atKey)

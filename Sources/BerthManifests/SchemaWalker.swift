@@ -18,6 +18,9 @@ struct SchemaWalker {
     /// The current path, kept as a stack so that building paths costs
     /// nothing until a message needs one.
     private var stack: [FieldPath.Component] = []
+    /// Canonical text of quantities already seen: the same few (`100m`,
+    /// `64Mi`) come back in every object of a repository.
+    private var quantities: [String: String] = [:]
 
     init(mode: Mode) {
         self.mode = mode
@@ -25,6 +28,13 @@ struct SchemaWalker {
     }
 
     private var path: FieldPath { FieldPath(stack) }
+
+    /// Returns the issues found so far and forgets them, so that one walker
+    /// (and its caches) can serve every object of a file.
+    mutating func takeIssues() -> [Issue] {
+        defer { issues = [] }
+        return issues
+    }
 
     private mutating func report(_ make: (FieldPath) -> Issue) {
         if mode == .strict {
@@ -41,6 +51,12 @@ struct SchemaWalker {
             return value
         case .string:
             if case .string = value { return value }
+            if mode == .strict, Self.scalarText(value) != nil {
+                // `value: 8080`, `value: yes`: YAML read them as a number or a boolean.
+                report { path in .error(path, "Invalid type: got \(Self.typeName(value)), expected string",
+                                        hint: "put the value in quotes") }
+                return value
+            }
             return mismatch(value, type)
         case .int:
             switch value {
@@ -147,13 +163,16 @@ struct SchemaWalker {
         case .double(let double): text = String(double)
         default: return mismatch(value, .quantity)
         }
+        if let canonical = quantities[text] { return .string(canonical) }
         guard let parsed = Quantity(text) else {
             report { path in .error(path, "Invalid value: \"\(text)\": quantities must match the regular expression "
                           + "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'",
                           hint: "examples: 250m, 0.5, 128Mi, 1G") }
             return value
         }
-        return .string(parsed.description)
+        let canonical = parsed.description
+        quantities[text] = canonical
+        return .string(canonical)
     }
 
     private mutating func mismatch(_ value: JSONValue, _ type: FieldType) -> JSONValue {

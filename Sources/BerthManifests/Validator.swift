@@ -10,6 +10,21 @@ import Foundation
 /// has already been reported and must not cause a second, confusing error.
 struct Validator {
     private(set) var issues: [Issue] = []
+    private var quantities: [String: Quantity] = [:]
+
+    /// Returns the issues found so far and forgets them (one validator per file).
+    mutating func takeIssues() -> [Issue] {
+        defer { issues = [] }
+        return issues
+    }
+
+    private mutating func quantity(_ value: JSONValue?) -> Quantity? {
+        guard let text = value?.stringValue else { return nil }
+        if let known = quantities[text] { return known }
+        let parsed = Quantity(text)
+        quantities[text] = parsed
+        return parsed
+    }
 
     private mutating func error(_ path: FieldPath, _ message: String, hint: String? = nil) {
         issues.append(.error(path, message, hint: hint))
@@ -361,7 +376,7 @@ struct Validator {
         } else {
             error(path + "name", "Required value")
         }
-        if (container["image"]?.stringValue ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
+        if (container["image"]?.stringValue ?? "").allSatisfy({ $0 == " " }) {
             error(path + "image", "Required value")
         }
         if let policy = container["imagePullPolicy"]?.stringValue, !["Always", "IfNotPresent", "Never"].contains(policy) {
@@ -414,8 +429,7 @@ struct Validator {
             let requests = resources["requests"]?.objectValue ?? [:]
             let limits = resources["limits"]?.objectValue ?? [:]
             for name in requests.keys.sorted() {
-                guard let request = requests[name]?.stringValue.flatMap(Quantity.init),
-                      let limit = limits[name]?.stringValue.flatMap(Quantity.init) else { continue }
+                guard let request = quantity(requests[name]), let limit = quantity(limits[name]) else { continue }
                 if request.nanoValue > limit.nanoValue {
                     error(path + "resources" + "requests" + name,
                           "Invalid value: \(Self.quoted(request.description)): must be less than or equal to \(name) limit of \(limit.description)")
@@ -423,7 +437,7 @@ struct Validator {
             }
             for (field, values) in [("requests", requests), ("limits", limits)] {
                 for name in values.keys.sorted() {
-                    if let quantity = values[name]?.stringValue.flatMap(Quantity.init), quantity.nanoValue < 0 {
+                    if let quantity = quantity(values[name]), quantity.nanoValue < 0 {
                         error(path + "resources" + field + name, "Invalid value: \(Self.quoted(quantity.description)): must be greater than or equal to 0")
                     }
                 }

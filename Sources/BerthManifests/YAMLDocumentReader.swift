@@ -35,7 +35,8 @@ struct YAMLDocumentReader {
             var index = 0
             while let root = try parser.nextRoot() {
                 defer { index += 1 }
-                let value = try convert(root)
+                var budget = nodeBudget
+                let value = try convert(root, budget: &budget)
                 if value == .null { continue }
                 documents.append(Document(root: root, value: value, index: index))
             }
@@ -53,7 +54,18 @@ struct YAMLDocumentReader {
 
     private static let mergeKey = "<<"
 
-    static func convert(_ node: YAMLNode) throws(ReadError) -> JSONValue {
+    /// The most nodes one document may expand to. Aliases share nodes, so a
+    /// few lines of anchors can stand for billions of nodes (the "billion
+    /// laughs" attack); go-yaml limits this too.
+    static let nodeBudget = 1_000_000
+
+    static func convert(_ node: YAMLNode, budget: inout Int) throws(ReadError) -> JSONValue {
+        budget -= 1
+        if budget < 0 {
+            let mark = node.mark
+            throw .yaml(message: "invalid YAML: the document expands to more than \(nodeBudget) nodes (aliases nested too deeply)",
+                        line: mark?.line ?? 1, column: mark?.column ?? 1)
+        }
         switch node {
         case .scalar(let scalar):
             return try scalarValue(scalar)
@@ -61,7 +73,7 @@ struct YAMLDocumentReader {
             var items: [JSONValue] = []
             items.reserveCapacity(sequence.count)
             for item in sequence {
-                items.append(try convert(item))
+                items.append(try convert(item, budget: &budget))
             }
             return .array(items)
         case .mapping(let mapping):
@@ -76,14 +88,14 @@ struct YAMLDocumentReader {
                 }
                 if keyScalar.string == mergeKey, keyScalar.style == .plain {
                     // YAML 1.1 merge keys, which go-yaml (and so kubectl) supports.
-                    switch try convert(valueNode) {
+                    switch try convert(valueNode, budget: &budget) {
                     case .object(let fields): merged.append(fields)
                     case .array(let items): merged += items.compactMap(\.objectValue)
                     default: break
                     }
                     continue
                 }
-                fields[keyScalar.string] = try convert(valueNode)
+                fields[keyScalar.string] = try convert(valueNode, budget: &budget)
             }
             for source in merged {
                 for (key, value) in source where fields[key] == nil {

@@ -7,60 +7,91 @@ import BerthAPI
 public enum YAMLWriter {
     /// One document, without the `---` separator, ending in a newline.
     public static func document(_ value: JSONValue) -> String {
-        var output = ""
+        var output: [UInt8] = []
+        writeDocument(value, into: &output)
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Several documents separated by `---`.
+    public static func stream(_ values: [JSONValue]) -> String {
+        var output: [UInt8] = []
+        output.reserveCapacity(values.count * 2048)
+        for value in values {
+            output.append(contentsOf: "---\n".utf8)
+            writeDocument(value, into: &output)
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    private static func writeDocument(_ value: JSONValue, into output: inout [UInt8]) {
         switch value {
         case .object(let fields) where !fields.isEmpty:
             writeObject(fields, indent: 0, into: &output)
         case .array(let items) where !items.isEmpty:
             writeArray(items, indent: 0, into: &output)
         default:
-            output = scalar(value, indent: 0) + "\n"
+            append(scalar(value, indent: 0), to: &output)
+            output.append(0x0A)
         }
-        return output
     }
 
-    /// Several documents separated by `---`.
-    public static func stream(_ values: [JSONValue]) -> String {
-        values.map { "---\n" + document($0) }.joined()
+    @inline(__always)
+    private static func append(_ text: String, to output: inout [UInt8]) {
+        output.append(contentsOf: text.utf8)
     }
 
-    private static func pad(_ indent: Int) -> String { String(repeating: " ", count: indent) }
+    @inline(__always)
+    private static func pad(_ indent: Int, _ output: inout [UInt8]) {
+        output.append(contentsOf: repeatElement(0x20, count: indent))
+    }
 
-    private static func writeObject(_ fields: [String: JSONValue], indent: Int, into output: inout String, firstLinePrefix: String? = nil) {
+    private static func writeObject(_ fields: [String: JSONValue], indent: Int, into output: inout [UInt8], listItem: Bool = false) {
         for (index, key) in fields.keys.sorted().enumerated() {
             let value = fields[key] ?? .null
-            let prefix = (index == 0 ? firstLinePrefix : nil) ?? pad(indent)
-            output += prefix + string(key, indent: indent) + ":"
-            writeValue(value, indent: indent, into: &output, nested: indent + 2)
+            if index == 0 && listItem {
+                pad(indent - 2, &output)
+                output.append(contentsOf: [UInt8(ascii: "-"), 0x20])
+            } else {
+                pad(indent, &output)
+            }
+            append(string(key, indent: indent), to: &output)
+            output.append(UInt8(ascii: ":"))
+            writeValue(value, indent: indent, into: &output)
         }
     }
 
-    private static func writeArray(_ items: [JSONValue], indent: Int, into output: inout String) {
+    private static func writeArray(_ items: [JSONValue], indent: Int, into output: inout [UInt8]) {
         for item in items {
             switch item {
             case .object(let fields) where !fields.isEmpty:
-                writeObject(fields, indent: indent + 2, into: &output, firstLinePrefix: pad(indent) + "- ")
+                writeObject(fields, indent: indent + 2, into: &output, listItem: true)
             case .array(let inner) where !inner.isEmpty:
-                output += pad(indent) + "-\n"
+                pad(indent, &output)
+                output.append(contentsOf: [UInt8(ascii: "-"), 0x0A])
                 writeArray(inner, indent: indent + 2, into: &output)
             default:
-                output += pad(indent) + "- " + scalar(item, indent: indent + 2) + "\n"
+                pad(indent, &output)
+                output.append(contentsOf: [UInt8(ascii: "-"), 0x20])
+                append(scalar(item, indent: indent + 2), to: &output)
+                output.append(0x0A)
             }
         }
     }
 
     /// After `key:`; nested collections go on the next lines.
-    private static func writeValue(_ value: JSONValue, indent: Int, into output: inout String, nested: Int) {
+    private static func writeValue(_ value: JSONValue, indent: Int, into output: inout [UInt8]) {
         switch value {
         case .object(let fields) where !fields.isEmpty:
-            output += "\n"
-            writeObject(fields, indent: nested, into: &output)
+            output.append(0x0A)
+            writeObject(fields, indent: indent + 2, into: &output)
         case .array(let items) where !items.isEmpty:
             // Sequences inside mappings at the key's indentation, as kubectl does.
-            output += "\n"
+            output.append(0x0A)
             writeArray(items, indent: indent, into: &output)
         default:
-            output += " " + scalar(value, indent: nested) + "\n"
+            output.append(0x20)
+            append(scalar(value, indent: indent + 2), to: &output)
+            output.append(0x0A)
         }
     }
 
@@ -89,7 +120,7 @@ public enum YAMLWriter {
             var body = text
             if chomp == "" || chomp == "+" { body.removeLast() }
             let lines = body.split(separator: "\n", omittingEmptySubsequences: false)
-            let padding = pad(max(indent, 2))
+            let padding = String(repeating: " ", count: max(indent, 2))
             return "|" + chomp + "\n" + lines.map { $0.isEmpty ? "" : padding + $0 }.joined(separator: "\n")
         }
         return doubleQuoted(text)
@@ -108,30 +139,43 @@ public enum YAMLWriter {
     }
 
     private static func isPlainSafe(_ text: String) -> Bool {
-        guard let first = text.utf8.first, let last = text.utf8.last else { return false }
-        guard case .string = ScalarResolver.resolve(text) else { return false }
-        if first == 0x20 || last == 0x20 { return false }
-        // Indicators that may not start a plain scalar.
-        if "-?:,[]{}#&*!|>'\"%@`".utf8.contains(first) {
-            // `-foo` and `:foo` are plain-safe in block context when not followed by space.
-            if first == UInt8(ascii: "-") || first == UInt8(ascii: "?") || first == UInt8(ascii: ":") {
-                let second = text.utf8.dropFirst().first
-                if second == nil || second == 0x20 { return false }
-            } else {
-                return false
+        let bytes = text.utf8
+        guard let first = bytes.first, let last = bytes.last else { return false }
+        if first == 0x20 || last == 0x20 || last == UInt8(ascii: ":") { return false }
+        // Indicators that may not start a plain scalar; `-x`, `?x`, `:x` may.
+        switch first {
+        case UInt8(ascii: "-"), UInt8(ascii: "?"), UInt8(ascii: ":"):
+            let second = bytes.dropFirst().first
+            if second == nil || second == 0x20 { return false }
+        case UInt8(ascii: ","), UInt8(ascii: "["), UInt8(ascii: "]"), UInt8(ascii: "{"), UInt8(ascii: "}"),
+             UInt8(ascii: "#"), UInt8(ascii: "&"), UInt8(ascii: "*"), UInt8(ascii: "!"), UInt8(ascii: "|"),
+             UInt8(ascii: ">"), UInt8(ascii: "'"), UInt8(ascii: "\""), UInt8(ascii: "%"), UInt8(ascii: "@"),
+             UInt8(ascii: "`"):
+            return false
+        default:
+            break
+        }
+        var previous: UInt8 = 0
+        var numberLike = first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9")
+        for byte in bytes {
+            if byte < 0x20 || byte >= 0x7F { return false }
+            if previous == UInt8(ascii: ":") && byte == 0x20 { return false }
+            if previous == 0x20 && byte == UInt8(ascii: "#") { return false }
+            if numberLike {
+                switch byte {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: ":"), UInt8(ascii: "."),
+                     UInt8(ascii: "_"), UInt8(ascii: "e"), UInt8(ascii: "E"):
+                    break
+                default:
+                    numberLike = false
+                }
             }
+            previous = byte
         }
-        if last == UInt8(ascii: ":") { return false }
-        if text.contains(": ") || text.contains(" #") { return false }
+        // Timestamps, sexagesimals and numbers that YAML 1.1 readers may take differently.
+        if numberLike { return false }
         if text == "<<" || text == "=" { return false }
-        for scalar in text.unicodeScalars {
-            let value = scalar.value
-            if value < 0x20 || value == 0x7F || value >= 0x80 { return false }
-        }
-        // Timestamps and YAML 1.2 numbers that YAML 1.1 readers may take differently.
-        if first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9") {
-            if text.allSatisfy({ $0.isNumber || $0 == "-" || $0 == ":" || $0 == "." || $0 == "_" || $0 == "e" || $0 == "E" }) { return false }
-        }
+        guard case .string = ScalarResolver.resolve(text) else { return false }
         return true
     }
 

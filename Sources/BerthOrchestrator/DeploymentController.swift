@@ -456,7 +456,8 @@ public struct DeploymentController: Sendable {
         status.updatedReplicas = new?.status?.replicas ?? 0
         status.readyReplicas = Util.readyCount(all)
         status.availableReplicas = available
-        status.unavailableReplicas = max(0, Util.replicas(deployment) - available)
+        // As Kubernetes: the sum of the sets' desired replicas minus the available ones.
+        status.unavailableReplicas = max(0, Util.activeCount(all) - available)
         let now = clock.now()
         if available >= Util.replicas(deployment) - Util.maxUnavailable(deployment) {
             Util.setCondition(&status.conditions, Util.makeCondition(

@@ -1,5 +1,6 @@
 import BerthAPI
 import BerthRuntime
+import BerthStore
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -293,5 +294,21 @@ public final class Orchestrator: ServiceLifecycle.Service, Sendable {
             try await group.next()
             group.cancelAll()
         }
+    }
+}
+
+// MARK: - Wiring into `berth serve`
+
+extension Orchestrator {
+    /// The orchestrator over BerthStore, as `berth serve` adds it to its
+    /// ServiceGroup: `services: { store, _ in [Orchestrator.serving(store: store, runtime: runtime, dataDirectory: dir)] }`.
+    /// Pod directories (volumes) go under `<dataDirectory>/orchestrator`.
+    public static func serving(store: Store, runtime: any NodeRuntime, dataDirectory: String,
+                               nodeName: String = ProcessInfo.processInfo.hostName, extraNodes: [Node] = [],
+                               logger: Logger = Logger(label: "berth.orchestrator")) -> Orchestrator {
+        Orchestrator(store: StoreBackend(store: store, logger: logger), runtime: runtime,
+                     configuration: OrchestratorConfiguration(nodeName: nodeName, dataDir: dataDirectory + "/orchestrator",
+                                                              extraNodes: extraNodes),
+                     logger: logger)
     }
 }

@@ -46,7 +46,7 @@ public struct ReplicaSetController: Sendable {
         // Status reflects the pods as they are now (created ones are not ready).
         let now = clock.now()
         let minReady = rs.spec.minReadySeconds ?? 0
-        let current = try await claimPods(rs).filter(PodUtil.isActive)
+        let current = diff == 0 ? active : try await claimPods(rs).filter(PodUtil.isActive)
         var status = rs.status ?? ReplicaSetStatus()
         status.replicas = current.count
         status.fullyLabeledReplicas = current.filter { pod in

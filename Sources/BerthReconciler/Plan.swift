@@ -86,3 +86,28 @@ public struct FieldChange: Sendable, Hashable, Codable, CustomStringConvertible 
         }
     }
 }
+
+// MARK: - Text
+
+extension Plan {
+    /// The plan as people read it (`berth drift`, a dry run, logs): one line
+    /// per create, update and delete, field changes indented below updates.
+    /// Safe to print: Secret values are already redacted in `changes`, and
+    /// the trees are never shown. Unchanged objects are left out.
+    public var report: String {
+        var lines: [String] = []
+        for item in items where item.action != .unchanged {
+            let place = item.location.map { " (\($0))" } ?? ""
+            switch item.action {
+            case .create: lines.append("+ create \(item.key)\(place)")
+            case .delete: lines.append("- delete \(item.key)")
+            case .update:
+                lines.append("~ update \(item.key)\(place)")
+                lines += item.changes.map { "    \($0)" }
+            case .unchanged: break
+            }
+        }
+        lines.append(summary)
+        return lines.joined(separator: "\n")
+    }
+}

@@ -39,9 +39,7 @@ extension StoreTransaction {
         let rv = try nextRevision()
         let involvedNamespace = involved.namespace ?? ""
         let id: Int64
-        if let row = try Row.fetchOne(
-            database,
-            sql: """
+        if let row = try database.fetchOneCached(sql: """
                 SELECT id FROM event WHERE involved_kind = ? AND involved_namespace = ? AND involved_name = ?
                     AND reason = ? AND involved_uid = ? AND type = ? AND message = ?
                 """,
@@ -85,7 +83,7 @@ extension StoreTransaction {
 
     private func applyRetention(involved: ObjectReference, now: Date) throws {
         let cutoff = Timestamp.milliseconds(now) - Int64(retention.maxAge.components.seconds * 1000)
-        try database.execute(sql: "DELETE FROM event WHERE last_ms < ?", arguments: [cutoff])
+        try database.executeCached(sql: "DELETE FROM event WHERE last_ms < ?", arguments: [cutoff])
         try database.execute(
             sql: """
                 DELETE FROM event WHERE id IN (
@@ -116,7 +114,7 @@ extension StoreTransaction {
     }
 
     static func fetchEvents(_ db: Database, where clause: String, arguments: StatementArguments) throws -> [Event] {
-        try Row.fetchAll(db, sql: "SELECT * FROM event WHERE \(clause) ORDER BY last_ms, id", arguments: arguments).map { row in
+        try db.fetchAllCached(sql: "SELECT * FROM event WHERE \(clause) ORDER BY last_ms, id", arguments: arguments).map { row in
             var meta = ObjectMeta(name: row["name"], namespace: row["namespace"])
             meta.uid = row["uid"]
             meta.resourceVersion = String(row["resource_version"] as Int64)

@@ -76,8 +76,7 @@ public final class StoreTransaction {
         let stored = StoredObject(
             key: key, uid: uid, resourceVersion: rv, generation: 1, creationTimestamp: created,
             deletionTimestamp: nil, object: tree)
-        try database.execute(
-            sql: """
+        try database.executeCached(sql: """
                 INSERT INTO object (api_version, kind, namespace, name, uid, resource_version, generation,
                     creation_timestamp, deletion_timestamp, body)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
@@ -151,10 +150,11 @@ public final class StoreTransaction {
     /// and the reconciler want. Reports whether anything changed.
     @discardableResult
     public func apply(_ object: JSONValue) throws -> (StoredObject, ApplyOutcome) {
-        var (key, tree) = try Self.identify(object)
+        let (key, identified) = try Self.identify(object)
         guard !key.name.isEmpty, let current = try Self.fetch(database, key) else {
             return (try create(object), .created)
         }
+        var tree = identified
         tree["metadata"]?["resourceVersion"] = nil
         let updated = try update(tree)
         return (updated, updated.resourceVersion == current.resourceVersion ? .unchanged : .updated)
@@ -202,8 +202,7 @@ public final class StoreTransaction {
         tree["metadata"]?["resourceVersion"] = .string(String(rv))
         let deletion = tree["metadata"]?["deletionTimestamp"]?.stringValue
         let key = current.key
-        try database.execute(
-            sql: """
+        try database.executeCached(sql: """
                 UPDATE object SET resource_version = ?, generation = ?, deletion_timestamp = ?, body = ?
                 WHERE api_version = ? AND kind = ? AND namespace = ? AND name = ?
                 """,
@@ -211,7 +210,7 @@ public final class StoreTransaction {
         let stored = StoredObject(
             key: key, uid: current.uid, resourceVersion: rv, generation: generation,
             creationTimestamp: current.creationTimestamp, deletionTimestamp: deletion, object: tree)
-        if stored.ownerReferences != current.ownerReferences { try writeOwnerReferences(stored) }
+        if tree["metadata"]?["ownerReferences"] != current.object["metadata"]?["ownerReferences"] { try writeOwnerReferences(stored) }
         try recordChange(.modified, stored, revision: rv)
         return stored
     }
@@ -219,15 +218,14 @@ public final class StoreTransaction {
     /// Removes the row and cascades.
     private func remove(_ object: StoredObject, propagation: DeletePropagation) throws {
         let key = object.key
-        try database.execute(
-            sql: "DELETE FROM object WHERE api_version = ? AND kind = ? AND namespace = ? AND name = ?",
+        try database.executeCached(sql: "DELETE FROM object WHERE api_version = ? AND kind = ? AND namespace = ? AND name = ?",
             arguments: [key.apiVersion, key.kind, key.namespace, key.name])
-        try database.execute(sql: "DELETE FROM owner_reference WHERE dependent_uid = ?", arguments: [object.uid])
+        try database.executeCached(sql: "DELETE FROM owner_reference WHERE dependent_uid = ?", arguments: [object.uid])
         let rv = try nextRevision()
         try recordChange(.deleted, object, revision: rv)
 
         let dependents = try Self.fetchDependents(database, ownerUID: object.uid)
-        try database.execute(sql: "DELETE FROM owner_reference WHERE owner_uid = ?", arguments: [object.uid])
+        try database.executeCached(sql: "DELETE FROM owner_reference WHERE owner_uid = ?", arguments: [object.uid])
         for dependent in dependents {
             switch propagation {
             case .background, .foreground:
@@ -244,13 +242,12 @@ public final class StoreTransaction {
             }
         }
         if key.kind == "Namespace" && key.apiVersion == "v1" {
-            let rows = try Row.fetchAll(
-                database, sql: "SELECT api_version, kind, name FROM object WHERE namespace = ?", arguments: [key.name])
+            let rows = try database.fetchAllCached(sql: "SELECT api_version, kind, name FROM object WHERE namespace = ?", arguments: [key.name])
             for row in rows {
                 let inner = ObjectKey(apiVersion: row["api_version"], kind: row["kind"], namespace: key.name, name: row["name"])
                 if try Self.fetch(database, inner) != nil { try delete(inner, propagation: propagation) }
             }
-            try database.execute(sql: "DELETE FROM event WHERE namespace = ?", arguments: [key.name])
+            try database.executeCached(sql: "DELETE FROM event WHERE namespace = ?", arguments: [key.name])
         }
     }
 
@@ -283,31 +280,29 @@ public final class StoreTransaction {
         let current = try revision ?? Store.revision(database)
         let next = current + 1
         revision = next
-        try database.execute(sql: "UPDATE store_meta SET value = ? WHERE key = 'revision'", arguments: [next])
+        try database.executeCached(sql: "UPDATE store_meta SET value = ? WHERE key = 'revision'", arguments: [next])
         return next
     }
 
     private func recordChange(_ type: ChangeEvent.ChangeType, _ object: StoredObject, revision: Int64) throws {
         let key = object.key
         let lastState = type == .deleted ? JSONCoding.encode(object.object) : nil
-        try database.execute(
-            sql: """
+        try database.executeCached(sql: """
                 INSERT INTO change (revision, type, api_version, kind, namespace, name, uid, last_state)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [revision, type.rawValue, key.apiVersion, key.kind, key.namespace, key.name, object.uid, lastState])
         if revision % 1000 == 0 {
-            try database.execute(
-                sql: "DELETE FROM change WHERE revision <= ?", arguments: [revision - Store.changeRetention])
+            try database.executeCached(sql: "DELETE FROM change WHERE revision <= ?", arguments: [revision - Store.changeRetention])
         }
     }
 
     private func writeOwnerReferences(_ object: StoredObject) throws {
-        try database.execute(sql: "DELETE FROM owner_reference WHERE dependent_uid = ?", arguments: [object.uid])
-        for ref in object.ownerReferences {
-            try database.execute(
-                sql: "INSERT OR IGNORE INTO owner_reference (owner_uid, dependent_uid) VALUES (?, ?)",
-                arguments: [ref.uid, object.uid])
+        try database.executeCached(sql: "DELETE FROM owner_reference WHERE dependent_uid = ?", arguments: [object.uid])
+        let uids = (object.object["metadata"]?["ownerReferences"]?.arrayValue ?? []).compactMap { $0["uid"]?.stringValue }
+        for uid in uids {
+            try database.executeCached(sql: "INSERT OR IGNORE INTO owner_reference (owner_uid, dependent_uid) VALUES (?, ?)",
+                arguments: [uid, object.uid])
         }
     }
 
@@ -369,9 +364,7 @@ public final class StoreTransaction {
     }
 
     static func fetch(_ db: Database, _ key: ObjectKey) throws -> StoredObject? {
-        let row = try Row.fetchOne(
-            db,
-            sql: """
+        let row = try db.fetchOneCached(sql: """
                 SELECT api_version, kind, namespace, name, uid, resource_version, generation, creation_timestamp,
                     deletion_timestamp, body
                 FROM object WHERE api_version = ? AND kind = ? AND namespace = ? AND name = ?
@@ -394,15 +387,13 @@ public final class StoreTransaction {
             _ = arguments.append(contentsOf: [namespace])
         }
         sql += " ORDER BY namespace, name"
-        let objects = try Row.fetchAll(db, sql: sql, arguments: arguments).map(decodeRow)
+        let objects = try db.fetchAllCached(sql: sql, arguments: arguments).map(decodeRow)
         guard let selector else { return objects }
         return objects.filter { selector.matches($0.labels) }
     }
 
     static func fetchDependents(_ db: Database, ownerUID: String) throws -> [StoredObject] {
-        try Row.fetchAll(
-            db,
-            sql: """
+        try db.fetchAllCached(sql: """
                 SELECT o.api_version, o.kind, o.namespace, o.name, o.uid, o.resource_version, o.generation,
                     o.creation_timestamp, o.deletion_timestamp, o.body
                 FROM owner_reference r JOIN object o ON o.uid = r.dependent_uid

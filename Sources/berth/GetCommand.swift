@@ -52,9 +52,8 @@ struct GetCommand: AsyncParsableCommand {
 
     /// Accepts `get deployment/web` too.
     func splitKind() throws -> (ResourceKind?, String?) {
-        if let slash = kind.firstIndex(of: "/") {
+        if kind.contains("/") {
             let (parsed, objectName) = try parseKindAndName(kind, nil)
-            _ = slash
             return (parsed, objectName)
         }
         return (ResourceKind(cliName: kind), name)

@@ -1,4 +1,5 @@
 import BerthAPI
+import Foundation
 import Testing
 
 @testable import BerthGit
@@ -38,6 +39,16 @@ import Testing
         let resolved = try GitRefResolver(refs: Self.refs).resolve(ref, lookupCommit: Self.lookup)
         #expect(resolved.commit == Self.id(commit), "\(ref)")
         #expect(resolved.name == name)
+    }
+
+    @Test func commitIDsAreCodableAsPlainStrings() throws {
+        let id = Self.id("a")
+        let data = try JSONEncoder().encode([id])
+        #expect(String(decoding: data, as: UTF8.self) == "[\"\(id.hex)\"]")
+        #expect(try JSONDecoder().decode([GitCommitID].self, from: data) == [id])
+        #expect(throws: DecodingError.self) { try JSONDecoder().decode([GitCommitID].self, from: Data("[\"main\"]".utf8)) }
+        #expect(GitCommitID(String(repeating: "A", count: 40))?.hex == String(repeating: "a", count: 40))
+        #expect(GitCommitID("abc") == nil)
     }
 
     @Test func parsesUserInput() {

@@ -85,6 +85,36 @@ import Testing
         }
     }
 
+    @Test func aRepositoryOfAnotherUserGetsAnExplainedRefusal() async throws {
+        try await Self.withRepo { repo, git, _ in
+            try repo.commit("one")
+            try run("/usr/bin/chown", ["-R", "65534:65534", repo.path])
+            for url in [repo.path, "file://" + repo.path] {
+                let error = await errorCode { _ = try await git.fetch(GitRemote(url: url)) }
+                #expect(error?.code == .gitNotARepository, "\(error?.description ?? "")")
+                #expect(error?.message.contains("owned by another user") == true)
+                #expect(error?.hint?.contains("safe.directory \(repo.path)") == true)
+            }
+            let opened = await errorCode { _ = try await git.refs(in: GitMirror(path: repo.directory)) }
+            #expect(opened?.message.contains("owned by another user") == true, "\(opened?.description ?? "")")
+        }
+    }
+
+    @Test func aSourceWhoseURLChangesFollowsTheNewRemote() async throws {
+        try await Self.withRepo { repo, git, temp in
+            try repo.write("a.yaml", "one\n")
+            let first = try repo.commit("one")
+            let other = try GitFixture(at: temp.appending("other"))
+            try other.write("b.yaml", "two\n")
+            let second = try other.commit("two")
+            let before = try await git.fetch(GitRemote(url: repo.path, name: "app"))
+            #expect(try await git.resolve(.head, in: before).commit.hex == first)
+            let after = try await git.fetch(GitRemote(url: other.path, name: "app"))
+            #expect(after.path == before.path)
+            #expect(try await git.resolve(.head, in: after).commit.hex == second)
+        }
+    }
+
     @Test func resolvesBranchesTagsShasAndSemverRanges() async throws {
         try await Self.withRepo { repo, git, _ in
             let c1 = try repo.commit("c1")
@@ -229,6 +259,13 @@ import Testing
             let leftovers = (try? FileManager.default.contentsOfDirectory(atPath: temp.appending("data/git").path)) ?? []
             #expect(leftovers.isEmpty, "\(leftovers)")
 
+            // An empty repository can be mirrored; it just has nothing to resolve.
+            let empty = try GitFixture(at: temp.appending("empty"))
+            let emptyMirror = try await git.fetch(GitRemote(url: empty.path))
+            let nothing = await errorCode { _ = try await git.resolve(.head, in: emptyMirror) }
+            #expect(nothing?.code == .gitUnknownRef)
+            #expect(nothing?.message.contains("no branches or tags") == true, "\(nothing?.description ?? "")")
+
             let opened = await errorCode { _ = try await git.refs(in: GitMirror(path: plainDirectory)) }
             #expect(opened?.code == .gitNotARepository)
 
@@ -251,6 +288,15 @@ import Testing
 
             let sshWithoutKey = await errorCode { _ = try await git.fetch(GitRemote(url: "ssh://git@127.0.0.1:\(port)/x.git")) }
             #expect(sshWithoutKey?.code == .invalidArgument)
+            let keyFile = temp.appending("key")
+            try Data("not really a key".utf8).write(to: keyFile)
+            try Data().write(to: temp.appending("known_hosts"))
+            let sshClosed = await errorCode {
+                _ = try await git.fetch(GitRemote(
+                    url: "ssh://git@127.0.0.1:\(port)/x.git",
+                    credentials: .sshKey(privateKeyPath: keyFile.path, knownHostsPath: temp.appending("known_hosts").path)))
+            }
+            #expect(sshClosed?.code == .gitUnreachable, "\(sshClosed?.description ?? "")")
         }
     }
 }

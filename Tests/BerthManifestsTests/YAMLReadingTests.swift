@@ -144,3 +144,18 @@ import Testing
         #expect(again.objects.map(\.tree) == trees)
     }
 }
+
+@Suite struct YAMLBombTests {
+    @Test func aliasExpansionIsBounded() {
+        var yaml = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: bomb}\na0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+        for level in 1...8 {
+            let previous = "*a\(level - 1)"
+            yaml += "a\(level): &a\(level) [\(Array(repeating: previous, count: 10).joined(separator: ", "))]\n"
+        }
+        let start = Date()
+        let result = load(yaml)
+        #expect(result.errors.count == 1)
+        #expect(result.errors.first?.message.contains("more than 1000000 nodes") == true)
+        #expect(Date().timeIntervalSince(start) < 30)
+    }
+}

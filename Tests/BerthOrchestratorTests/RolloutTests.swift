@@ -276,3 +276,32 @@ final class InvariantLog: Sendable {
         #expect(oldAfter == 14 && newAfter == 9, "old \(oldAfter) new \(newAfter)")
     }
 }
+
+@Suite struct MinReadySecondsTests {
+    @Test func availabilityWaitsForMinReadySeconds() async throws {
+        let h = try await Harness()
+        defer { h.cleanup() }
+        var deployment = makeDeployment(replicas: 2, readinessDelay: nil)
+        deployment.spec.minReadySeconds = 10
+        _ = try await h.store.create(deployment)
+        try await h.run(upTo: 5) {
+            let pods = try await h.pods()
+            return pods.count == 2 && pods.allSatisfy(\.isReadyForTest)
+        }
+        let readyAt = h.clock.now()
+        try await h.step()  // statuses propagate pod → ReplicaSet → Deployment on the next passes
+        try await h.step()
+        let d = try #require(try await h.deployment("web"))
+        #expect(d.status?.readyReplicas == 2)
+        #expect(d.status?.availableReplicas == 0)
+        #expect(d.status?.unavailableReplicas == 2)
+        #expect(d.condition("Available")?.status == "False")
+        #expect(d.condition("Available")?.reason == "MinimumReplicasUnavailable")
+        let rs = try #require(try await h.store.list(ReplicaSet.self, namespace: "default").first)
+        #expect(rs.spec.minReadySeconds == 10)
+        try await h.run(upTo: 20) { try await h.deployment("web")?.status?.availableReplicas == 2 }
+        let waited = h.clock.now().timeIntervalSince(readyAt)
+        #expect(waited >= 10 && waited <= 12, "available \(waited)s after ready")
+        #expect(try await h.deployment("web")?.condition("Available")?.status == "True")
+    }
+}

@@ -321,3 +321,25 @@ private let app = """
         ])
     }
 }
+
+@Suite struct PlanReportTests {
+    @Test func reportListsActionsAndRedactedChanges() throws {
+        let objects = try desired(app)
+        var live = objects.map(applied)
+        live[0] = setting(live[0], "spec.replicas", .int(2))
+        live[2] = setting(live[2], "data.password", .string("c2VjcmV0LXZhbHVl"))
+        live.remove(at: 1)
+        live.append(try json(#"{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"old","namespace":"shop","labels":{"berth.dev/source":"shop"}}}"#))
+        let report = plan(desired: objects, live: live, source: source).report
+        #expect(report == """
+            ~ update Secret/shop/db (app.yaml:24:1)
+                data.password: (redacted, 12 bytes) → (redacted, 7 bytes)
+            + create Service/shop/web (app.yaml:17:1)
+            ~ update Deployment/shop/web (app.yaml:1:1)
+                spec.replicas: 2 → 3
+            - delete ConfigMap/shop/old
+            1 to create, 2 to update, 1 to delete, 0 unchanged
+            """)
+        #expect(!report.contains("c2VjcmV0") && !report.contains("hunter2"))
+    }
+}

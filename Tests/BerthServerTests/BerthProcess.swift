@@ -25,6 +25,9 @@ struct BerthProcess {
 
     /// Starts `berth args…`; the caller waits with `wait`.
     static func start(_ arguments: [String], environment: [String: String] = [:], stdin: String? = nil) throws -> (Process, URL, URL) {
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw BerthError(.notFound, "the berth executable is not built (looked next to the test bundle)", hint: "run `swift build --build-tests` first")
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -34,8 +37,8 @@ struct BerthProcess {
         process.environment = env
         let outURL = URL(fileURLWithPath: NSTemporaryDirectory() + "berth-out-" + UUID().uuidString)
         let errURL = URL(fileURLWithPath: NSTemporaryDirectory() + "berth-err-" + UUID().uuidString)
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: outURL)
         process.standardError = try FileHandle(forWritingTo: errURL)
         process.standardInput = FileHandle.nullDevice

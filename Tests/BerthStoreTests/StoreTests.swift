@@ -481,7 +481,8 @@ func deploymentTree(_ name: String, replicas: Int = 1, image: String = "busybox"
         do {
             let store = try Store(dataDirectory: dir.path)
             for index in 0..<50 { try await store.create(configMap("cm-\(index)", data: ["pad": String(repeating: "x", count: 500)])) }
-            try await store.pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) }
+            let pool = store.pool
+            try await Store.offload { try pool.writeWithoutTransaction { db in _ = try db.checkpoint(.truncate) } }
         }
         // Keep SQLite's header, scribble over the pages after it.
         let handle = try #require(FileHandle(forUpdatingAtPath: dir.dbPath))
@@ -563,5 +564,29 @@ func deploymentTree(_ name: String, replicas: Int = 1, image: String = "busybox"
         #expect(!selector.matches(["app": "web", "tier": "db", "env": "prod", "release": "1"]))
         #expect(!selector.matches(["app": "api", "env": "prod", "release": "1"]))
         #expect(try LabelSelector(parsing: "").matches([:]))
+    }
+}
+
+@Suite struct JSONCodingTests {
+    @Test func roundTripsEveryKindOfValue() throws {
+        let value: JSONValue = [
+            "s": "quote \" backslash \\ slash / newline \n tab \t ctrl \u{01} unicode é 日本 🚀",
+            "i": -42, "big": .int(Int.max), "d": 1.5, "e": 2.5e-8, "t": true, "f": false, "n": .null,
+            "a": [1, "two", [3], ["four": 4]], "empty": [:], "emptyArray": [],
+        ]
+        let text = JSONCoding.encode(value)
+        #expect(try JSONCoding.decode(text) == value)
+        // Foundation agrees on what it means.
+        #expect(try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) == value)
+        // And we read what Foundation writes, escapes included.
+        let foundation = String(decoding: try JSONEncoder().encode(value), as: UTF8.self)
+        #expect(try JSONCoding.decode(foundation) == value)
+        #expect(try JSONCoding.decode(#"{"x":"\u00e9\ud83d\ude80"}"#) == ["x": "é🚀"])
+    }
+
+    @Test func rejectsGarbage() {
+        for bad in ["", "{", "{\"a\":}", "[1,]", "tru", "\"open", "{\"a\":1} x"] {
+            #expect(throws: BerthError.self) { try JSONCoding.decode(bad) }
+        }
     }
 }

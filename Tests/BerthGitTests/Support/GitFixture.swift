@@ -22,7 +22,7 @@ struct GitFixture {
 
     @discardableResult
     func git(_ arguments: [String], environment: [String: String] = [:]) throws -> String {
-        try run("/usr/bin/git", arguments, in: directory, environment: Self.environment.merging(environment) { $1 })
+        try run("/usr/bin/git", ["-C", directory.path] + arguments, environment: Self.environment.merging(environment) { $1 })
     }
 
     func write(_ path: String, _ contents: String) throws {

@@ -38,7 +38,7 @@ func isListening(_ port: Int) -> Bool {
 }
 
 /// Waits (up to `timeout`) for a server to listen; throws with its log if it does not.
-func waitUntilListening(_ port: Int, process: Process, log: URL, timeout: Duration = .seconds(10)) async throws {
+func waitUntilListening(_ port: Int, process: Daemon, log: URL, timeout: Duration = .seconds(10)) async throws {
     let clock = ContinuousClock()
     let deadline = clock.now + timeout
     while clock.now < deadline {
@@ -47,5 +47,5 @@ func waitUntilListening(_ port: Int, process: Process, log: URL, timeout: Durati
         try await Task.sleep(for: .milliseconds(50))
     }
     let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-    throw ShellError(command: process.executableURL?.path ?? "server", status: -1, output: "did not listen on \(port): \(text)")
+    throw ShellError(command: process.executable, status: -1, output: "did not listen on \(port): \(text)")
 }

@@ -1,27 +1,29 @@
 import Foundation
 
-/// Runs a program and returns its output (stdout and stderr together); throws on a non-zero exit.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs a program to completion and returns its output (stdout and stderr together); throws on a
+/// non-zero exit.
+///
+/// Uses `posix_spawn` + `waitpid` rather than Foundation's `Process`: on Linux, Process's
+/// single monitor thread blocks forever in `wait4` once any daemon it started closes its
+/// inherited descriptors (sshd does), and then no later Process ever finishes, in any suite
+/// of the test binary. Working directories are passed as `git -C`, so none is needed here.
 @discardableResult
-func run(_ executable: String, _ arguments: [String], in directory: URL? = nil, environment: [String: String] = [:]) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/\(executable)")
-    process.arguments = arguments
-    if let directory { process.currentDirectoryURL = directory }
+func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws -> String {
+    let output = FileManager.default.temporaryDirectory.appendingPathComponent("berth-git-run-\(UUID().uuidString)")
+    defer { try? FileManager.default.removeItem(at: output) }
     var env = ProcessInfo.processInfo.environment
     env.merge(environment) { $1 }
-    process.environment = env
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let output = String(decoding: data, as: UTF8.self)
-    guard process.terminationStatus == 0 else {
-        throw ShellError(command: ([executable] + arguments).joined(separator: " "), status: process.terminationStatus, output: output)
+    let process = try Daemon.spawn(executable, arguments, log: output, stdoutToLog: true, environment: env)
+    let status = process.wait()
+    let text = (try? String(contentsOf: output, encoding: .utf8)) ?? ""
+    guard status == 0 else {
+        throw ShellError(command: ([executable] + arguments).joined(separator: " "), status: status, output: text)
     }
-    return output
+    return text
 }
 
 struct ShellError: Error, CustomStringConvertible {

@@ -1,0 +1,622 @@
+import BerthAPI
+import CBerthLinux
+import Foundation
+
+/// The container lifecycle on one Linux machine: what containerd + runc do
+/// for Docker, with `berth-shim` as the per-container monitor (conmon).
+///
+/// State lives on disk under `<dataDir>/containers/<id>/` (state.json, the
+/// shim config, the seccomp program, the overlay upper/work dirs, the CRI log
+/// and the shim's exit file), so that a new manager — after a Berth restart —
+/// re-adopts running containers (pid + process start time) and still learns
+/// the exit code of those that ended while Berth was away.
+public actor ContainerManager {
+    public nonisolated let dataDir: String
+    let shimPath: String
+    let images: (any ImageResolver)?
+    private var records: [String: ContainerRecord] = [:]
+    /// Status pipes of containers this process started: their "exit" line
+    /// ends a `wait` at once instead of polling the exit file.
+    private var exitReaders: [String: LineReader] = [:]
+
+    /// Opens (creating if needed) the data directory and re-adopts every
+    /// container recorded there.
+    public init(dataDir: String, images: (any ImageResolver)? = nil, shimPath: String? = nil) throws {
+        LinuxTiming.mark("manager: init")
+        self.dataDir = dataDir
+        self.images = images
+        self.shimPath = try shimPath ?? ShimProcess.locate()
+        for sub in ["containers", "sandboxes"] {
+            try FileManager.default.createDirectory(atPath: dataDir + "/" + sub, withIntermediateDirectories: true)
+        }
+        var loaded: [String: ContainerRecord] = [:]
+        for sub in ["containers", "sandboxes"] {
+            let dir = dataDir + "/" + sub
+            for id in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
+                let file = dir + "/" + id + "/state.json"
+                guard let data = FileManager.default.contents(atPath: file),
+                      let record = try? JSONDecoder().decode(ContainerRecord.self, from: data) else { continue }
+                loaded[record.id] = Self.refreshed(record, dir: dir + "/" + id)
+            }
+        }
+        records = loaded
+        for record in loaded.values { try? Self.save(record, dir: Self.directory(dataDir, record)) }
+    }
+
+    // MARK: - Paths
+
+    static func directory(_ dataDir: String, _ record: ContainerRecord) -> String {
+        directory(dataDir, id: record.id, sandbox: record.isSandbox)
+    }
+
+    static func directory(_ dataDir: String, id: String, sandbox: Bool) -> String {
+        "\(dataDir)/\(sandbox ? "sandboxes" : "containers")/\(id)"
+    }
+
+    public nonisolated func logPath(id: String) -> String {
+        Self.directory(dataDir, id: id, sandbox: false) + "/container.log"
+    }
+
+    // MARK: - Create
+
+    /// Resolves image, user, env and command and records a `created` container.
+    public func create(_ options: ContainerOptions) async throws -> ContainerRecord {
+        LinuxTiming.mark("create: begin")
+        let id = Self.newID()
+        let name = options.name ?? String(id.prefix(12))
+        if records.values.contains(where: { $0.name == name && !$0.isSandbox }) {
+            throw BerthError(.alreadyExists, "a container named \(name) already exists",
+                             hint: "remove it with `berth rm \(name)` or choose another --name")
+        }
+        let image: ContainerImage
+        if let rootfs = options.rootfs {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: rootfs, isDirectory: &isDir), isDir.boolValue else {
+                throw BerthError(.notFound, "rootfs directory \(rootfs) does not exist")
+            }
+            let abs = URL(fileURLWithPath: rootfs).standardizedFileURL.path
+            image = ContainerImage(reference: "rootfs:" + abs, layers: [abs], cmd: ["/bin/sh"])
+        } else if let ref = options.image {
+            guard let images else {
+                throw BerthError(.imageNotFound, "no image store is configured to resolve \(ref)",
+                                 hint: "use --rootfs DIR, or pull the image first")
+            }
+            image = try await images.resolveImage(ref, leaseID: id)
+        } else {
+            throw BerthError(.invalidArgument, "a container needs an image or a --rootfs directory")
+        }
+
+        let user = try LinuxUser.resolve(options.user ?? image.user, layers: image.layers)
+        if options.runAsNonRoot && user.uid == 0 {
+            throw BerthError(.invalidArgument, "container \(name) would run as root but runAsNonRoot is set",
+                             hint: "set runAsUser or use an image with a non-root USER")
+        }
+        let capabilities = try CapabilitySet.resolve(add: options.capAdd, drop: options.capDrop)
+        let argv: [String]
+        if let entry = options.entrypoint {
+            argv = entry + (options.command ?? [])
+        } else {
+            argv = image.entrypoint + (options.command ?? image.cmd)
+        }
+        guard !argv.isEmpty else {
+            throw BerthError(.invalidArgument, "no command to run: the image has no Entrypoint or Cmd",
+                             hint: "give a command after the image")
+        }
+        let hostname = options.hostname ?? String(id.prefix(12))
+        var env = Self.mergeEnv(image.env, options.env)
+        if !env.contains(where: { $0.hasPrefix("PATH=") }) {
+            env.insert("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", at: 0)
+        }
+        if !env.contains(where: { $0.hasPrefix("HOSTNAME=") }) { env.append("HOSTNAME=" + hostname) }
+        if !env.contains(where: { $0.hasPrefix("HOME=") }) { env.append("HOME=" + user.home) }
+
+        let spec = ContainerSpec(
+            image: image.reference, imageDigest: image.digest, layers: image.layers, argv: argv, env: env,
+            workingDir: options.workingDir ?? image.workingDir.flatMap { $0.isEmpty ? nil : $0 } ?? "/",
+            uid: user.uid, gid: user.gid, additionalGids: user.additionalGids, hostname: hostname,
+            readOnlyRootfs: options.readOnlyRootfs, capabilities: capabilities,
+            noNewPrivileges: options.noNewPrivileges, mounts: options.mounts, limits: options.limits,
+            labels: options.labels, sandboxID: options.sandboxID, logMaxBytes: options.logMaxBytes)
+        if let sandboxID = options.sandboxID, records[sandboxID]?.isSandbox != true {
+            throw BerthError(.notFound, "sandbox \(sandboxID) does not exist")
+        }
+        let record = ContainerRecord(
+            id: id, name: name, createdAt: Self.now(), spec: spec, phase: .created, pid: nil, pidStartTime: nil,
+            shimPid: nil, shimStartTime: nil, startedAt: nil, finishedAt: nil, exitCode: nil, signal: nil, oomKilled: false, error: nil,
+            cgroups: nil, isSandbox: false)
+        let dir = Self.directory(dataDir, record)
+        for sub in ["", "/upper", "/work", "/rootfs"] where mkdir(dir + sub, 0o711) != 0 {
+            throw BerthError(.runtime, "create \(dir + sub): \(String(cString: strerror(errno)))")
+        }
+        try Self.writeEtcFiles(dir: dir, hostname: hostname, extraHosts: options.extraHosts, dns: options.dns)
+        LinuxTiming.mark("create: etc files written")
+        try Self.save(record, dir: dir)
+        records[id] = record
+        return record
+    }
+
+    static func mergeEnv(_ base: [String], _ overrides: [String: String]) -> [String] {
+        var result: [String] = []
+        var seen: [String: Int] = [:]
+        for entry in base {
+            let key = String(entry.split(separator: "=", maxSplits: 1).first ?? "")
+            if let i = seen[key] { result[i] = entry } else { seen[key] = result.count; result.append(entry) }
+        }
+        for (key, value) in overrides.sorted(by: { $0.key < $1.key }) {
+            if let i = seen[key] { result[i] = key + "=" + value } else { seen[key] = result.count; result.append(key + "=" + value) }
+        }
+        return result
+    }
+
+    static func writeEtcFiles(dir: String, hostname: String, extraHosts: [String: String], dns: DNSConfig?) throws {
+        var hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\t\(hostname)\n"
+        for (name, ip) in extraHosts.sorted(by: { $0.key < $1.key }) { hosts += "\(ip)\t\(name)\n" }
+        try writeFile(dir + "/hosts", hosts)
+        try writeFile(dir + "/hostname", hostname + "\n")
+        var resolv = ""
+        if let dns {
+            for ns in dns.nameservers { resolv += "nameserver \(ns)\n" }
+            if !dns.searches.isEmpty { resolv += "search \(dns.searches.joined(separator: " "))\n" }
+            if !dns.options.isEmpty { resolv += "options \(dns.options.joined(separator: " "))\n" }
+        } else if let host = try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8) {
+            // The host's, minus loopback resolvers that mean nothing in another network namespace.
+            resolv = host.split(separator: "\n").filter { !$0.hasPrefix("nameserver 127.") }.joined(separator: "\n") + "\n"
+        }
+        try writeFile(dir + "/resolv.conf", resolv)
+    }
+
+    static func writeFile(_ path: String, _ text: String) throws {
+        try writeFile(path, Array(text.utf8))
+    }
+
+    static func writeFile(_ path: String, _ bytes: [UInt8]) throws {
+        let rc = bytes.withUnsafeBytes { berth_write_file(path, $0.baseAddress, $0.count) }
+        if rc != 0 { throw BerthError(.runtime, "write \(path): \(String(cString: strerror(errno)))") }
+    }
+
+    // MARK: - Start
+
+    /// Starts a created (or stopped) container and returns once its process has
+    /// exec'd. With `attach`, the shim also copies stdout/stderr to those fds.
+    @discardableResult
+    public func start(_ id: String, attach: (Int32, Int32)? = nil) async throws -> ContainerRecord {
+        guard var record = records[id] else { throw Self.notFound(id) }
+        if record.phase == .running { return record }
+        let dir = Self.directory(dataDir, record)
+        unlink(dir + "/exit.json")
+        if let old = record.cgroups { CgroupManager.remove(old) }
+        let cgroups = try CgroupManager.create(name: id, limits: record.spec.limits)
+        LinuxTiming.mark("start: cgroups created")
+        record.cgroups = cgroups
+        do {
+            let configPath = try writeRunConfig(record, dir: dir, cgroups: cgroups, attach: attach != nil)
+            return try await launch(&record, mode: "run", configPath: configPath, dir: dir, attach: attach)
+        } catch {
+            CgroupManager.remove(cgroups)
+            record.cgroups = nil
+            if record.phase != .stopped {
+                record.phase = .stopped
+                record.error = "\(error)"
+                record.finishedAt = Self.now()
+            }
+            records[id] = record
+            try? Self.save(record, dir: dir)
+            throw error
+        }
+    }
+
+    private func writeRunConfig(_ record: ContainerRecord, dir: String, cgroups: CgroupPaths?, attach: Bool) throws -> String {
+        let spec = record.spec
+        let seccompPath = dir + "/seccomp.bpf"
+        let bpf = try SeccompProfile.bpf(for: spec.capabilities, cacheDirectory: dataDir + "/seccomp")
+        LinuxTiming.mark("start: seccomp compiled")
+        try Self.writeFile(seccompPath, bpf)
+        var config = ShimConfig()
+        config.add("rootfs", dir + "/rootfs")
+        // overlayfs lists the top layer first.
+        config.add("lowerdir", spec.layers.reversed().joined(separator: ":"))
+        config.add("upperdir", dir + "/upper")
+        config.add("workdir", dir + "/work")
+        config.add("readonly", spec.readOnlyRootfs ? "1" : "0")
+        config.add("hostname", spec.hostname)
+        config.addProcess(spec: spec, argv: spec.argv, env: spec.env, cwd: spec.workingDir, seccompPath: seccompPath)
+        var binds = spec.mounts
+        binds.append(Mount(hostPath: dir + "/hosts", containerPath: "/etc/hosts", readOnly: false))
+        binds.append(Mount(hostPath: dir + "/hostname", containerPath: "/etc/hostname", readOnly: false))
+        binds.append(Mount(hostPath: dir + "/resolv.conf", containerPath: "/etc/resolv.conf", readOnly: false))
+        for m in binds {
+            config.add("bind_src", m.hostPath)
+            config.add("bind_dst", m.containerPath)
+            config.add("bind_ro", m.readOnly ? "1" : "0")
+        }
+        if let sandboxID = spec.sandboxID {
+            guard let sandbox = records[sandboxID], sandbox.phase == .running, let pid = sandbox.pid else {
+                throw BerthError(.conflict, "sandbox \(sandboxID) is not running")
+            }
+            config.add("netns", "/proc/\(pid)/ns/net")
+            config.add("ipcns", "/proc/\(pid)/ns/ipc")
+            config.add("utsns", "/proc/\(pid)/ns/uts")
+        }
+        if let cgroups {
+            config.add("cgroup", cgroups.procsFiles)
+            if let oom = cgroups.oomFile { config.add("oom", oom) }
+        }
+        config.add("log", dir + "/container.log")
+        config.add("log_max", String(spec.logMaxBytes))
+        config.add("exit", dir + "/exit.json")
+        if attach { config.add("attach", "1") }
+        let path = dir + "/shim.config"
+        try config.write(to: path)
+        LinuxTiming.mark("start: shim config written")
+        return path
+    }
+
+    private func launch(_ record: inout ContainerRecord, mode: String, configPath: String, dir: String,
+                        attach: (Int32, Int32)?) async throws -> ContainerRecord {
+        var fds: [Int32] = [0, 0]
+        guard berth_pipe_cloexec(&fds) == 0 else {
+            throw BerthError(.runtime, "pipe: \(String(cString: strerror(errno)))")
+        }
+        let reader = LineReader(fd: fds[0])
+        let shimPid: pid_t
+        do {
+            shimPid = try ShimProcess.spawn(shim: shimPath, mode: mode, config: configPath, statusFD: fds[1],
+                                            attach: attach, stdio: nil, shimLog: dir + "/shim.log")
+        } catch {
+            close(fds[1])
+            throw error
+        }
+        close(fds[1])
+        _ = ShimProcess.waitExit(shimPid) // the first shim process exits right after detaching
+        LinuxTiming.mark("start: shim spawned and detached")
+        guard let line = await reader.nextLine() else {
+
+            let log = (try? String(contentsOfFile: dir + "/shim.log", encoding: .utf8)) ?? ""
+            throw BerthError(.runtime, "berth-shim exited without starting \(record.name)",
+                             hint: log.isEmpty ? "see \(dir)/shim.log" : log.trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        LinuxTiming.mark("start: shim reported \(line)")
+        let words = line.split(separator: " ")
+        if words.count == 3, words[0] == "ok", let pid = Int32(words[1]), let shim = Int32(words[2]) {
+            record.phase = .running
+            record.pid = pid
+            record.pidStartTime = UInt64(berth_proc_start_time(pid))
+            record.shimPid = shim
+            record.shimStartTime = UInt64(berth_proc_start_time(shim))
+            record.startedAt = Self.now()
+            record.finishedAt = nil
+            record.exitCode = nil
+            record.signal = nil
+            record.oomKilled = false
+            record.error = nil
+            records[record.id] = record
+            exitReaders[record.id] = reader
+            try Self.save(record, dir: dir)
+            return record
+
+        }
+        let message = line.hasPrefix("err ") ? String(line.dropFirst(4)) : line
+        record.phase = .stopped
+        record.error = message
+        record.exitCode = 127
+        record.finishedAt = Self.now()
+        throw BerthError(.runtime, "cannot start container \(record.name): \(message)")
+    }
+
+    // MARK: - Stop, kill, wait
+
+    /// Sends SIGTERM, waits up to `grace`, then SIGKILL (which, sent to the
+    /// container's PID 1 from outside, ends the whole pid namespace).
+    public func stop(_ id: String, grace: Duration = .seconds(10)) async throws {
+        guard let record = refresh(id), record.phase == .running, let pid = record.pid else { return }
+        Glibc.kill(pid, SIGTERM)
+        let deadline = ContinuousClock.now + grace
+        while ContinuousClock.now < deadline {
+            if refresh(id)?.phase != .running { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        if refresh(id)?.phase == .running, verifiedPid(record) != nil { Glibc.kill(pid, SIGKILL) }
+        _ = try await wait(id)
+    }
+
+    /// Sends a signal to the container's PID 1, which forwards it to the process.
+    public func kill(_ id: String, signal: Int32 = SIGKILL) throws {
+        guard let record = refresh(id) else { throw Self.notFound(id) }
+        guard record.phase == .running, let pid = verifiedPid(record) else {
+            throw BerthError(.conflict, "container \(record.name) is not running")
+        }
+        Glibc.kill(pid, signal)
+    }
+
+    /// Waits until the container has stopped and returns its final record.
+    public func wait(_ id: String) async throws -> ContainerRecord {
+        guard var record = refresh(id) else { throw Self.notFound(id) }
+        if record.phase != .running { return record }
+        if let reader = exitReaders[id] {
+            exitReaders[id] = nil
+            while let line = await reader.nextLine() {
+                if line.hasPrefix("exit ") { LinuxTiming.mark("wait: \(line)"); break }
+            }
+        }
+        while true {
+            guard let r = refresh(id) else { throw Self.notFound(id) }
+            record = r
+            if record.phase != .running { return record }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    // MARK: - Delete
+
+    /// Removes a stopped container (or, with `force`, kills it first): its
+    /// cgroups, its directory and its record. The overlay and every other mount
+    /// lived in the container's mount namespace and vanished with it.
+    public func delete(_ id: String, force: Bool = false) async throws {
+        guard let record = refresh(id) else { throw Self.notFound(id) }
+        if record.phase == .running {
+            guard force else {
+                throw BerthError(.conflict, "container \(record.name) is running",
+                                 hint: "stop it first or use `berth rm -f`")
+            }
+            if let pid = verifiedPid(record) { Glibc.kill(pid, SIGKILL) }
+            _ = try await wait(id)
+        }
+        if let cgroups = records[id]?.cgroups { CgroupManager.remove(cgroups) }
+        let dir = Self.directory(dataDir, record)
+        // Defensive: a mount left on rootfs (should not happen) must not take host files with it.
+        umount2(dir + "/rootfs", Int32(MNT_DETACH))
+        berth_remove_tree(dir)
+        if record.spec.imageDigest != nil { try? await images?.releaseImage(leaseID: id) }
+        records[id] = nil
+        exitReaders[id] = nil
+        LinuxTiming.mark("delete: done")
+    }
+
+    // MARK: - Queries
+
+    public func list() -> [ContainerRecord] {
+        records.keys.compactMap { refresh($0) }.filter { !$0.isSandbox }.sorted { $0.createdAt > $1.createdAt }
+    }
+
+    public func record(_ id: String) -> ContainerRecord? { refresh(id) }
+
+    /// An exact id, an exact name, or a unique id prefix (Docker's habits).
+    public func resolve(_ ref: String) throws -> String {
+        if records[ref] != nil { return ref }
+        if let byName = records.values.first(where: { $0.name == ref && !$0.isSandbox }) { return byName.id }
+        let matches = records.keys.filter { $0.hasPrefix(ref) }
+        if matches.count == 1, let only = matches.first { return only }
+        if matches.count > 1 { throw BerthError(.invalidArgument, "\(ref) matches \(matches.count) containers; give more of the id") }
+        throw Self.notFound(ref)
+    }
+
+    /// The container's log lines (CRI format, rotated file first), partial lines joined.
+    public func logs(_ id: String, tail: Int? = nil) throws -> [LogLine] {
+        guard let record = records[id] else { throw Self.notFound(id) }
+        let path = Self.directory(dataDir, record) + "/container.log"
+        return CRILog.read(paths: [path + ".1", path], tail: tail)
+    }
+
+    // MARK: - Exec
+
+    /// Runs `command` inside a running container: its namespaces, cgroups,
+    /// user, capabilities, no_new_privs and seccomp filter.
+    /// With `stdio`, output goes to those fds (the CLI's terminal) and stdout/stderr
+    /// of the result are empty; otherwise both are captured.
+    public func exec(_ id: String, command: [String], timeoutSeconds: Int = 0,
+                     stdio: (Int32, Int32, Int32)? = nil) async throws -> ExecResult {
+        guard let record = refresh(id), record.phase == .running, let pid = verifiedPid(record) else {
+            throw BerthError(.conflict, "container \(id) is not running")
+        }
+        guard !command.isEmpty else { throw BerthError(.invalidArgument, "exec needs a command") }
+        let dir = Self.directory(dataDir, record)
+        let seccompPath = dir + "/seccomp.bpf"
+        if !FileManager.default.fileExists(atPath: seccompPath) {
+            try Data(try SeccompProfile.bpf(for: record.spec.capabilities, cacheDirectory: dataDir + "/seccomp")).write(to: URL(fileURLWithPath: seccompPath))
+        }
+        var config = ShimConfig()
+        config.addProcess(spec: record.spec, argv: command, env: record.spec.env, cwd: record.spec.workingDir,
+                          seccompPath: seccompPath)
+        for ns in ["pid", "ipc", "uts", "net", "mnt"] { config.add(ns + "ns", "/proc/\(pid)/ns/\(ns)") }
+        if let cgroups = record.cgroups { config.add("cgroup", cgroups.procsFiles) }
+        if timeoutSeconds > 0 { config.add("timeout", String(timeoutSeconds)) }
+        let configPath = dir + "/exec-\(Self.newID().prefix(8)).config"
+        try config.write(to: configPath)
+        defer { unlink(configPath) }
+        let shim = shimPath
+        if let stdio {
+            let shimPid = try ShimProcess.spawn(shim: shim, mode: "exec", config: configPath, statusFD: nil,
+                                                attach: nil, stdio: stdio, shimLog: nil)
+            let code = await Self.blocking { ShimProcess.waitExit(shimPid) }
+            return ExecResult(exitCode: Int(code), stdout: "", stderr: "")
+        }
+        var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
+        guard berth_pipe_cloexec(&outPipe) == 0, berth_pipe_cloexec(&errPipe) == 0 else {
+            throw BerthError(.runtime, "pipe: \(String(cString: strerror(errno)))")
+        }
+        let devnull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        defer { close(devnull) }
+        let shimPid: pid_t
+        do {
+            shimPid = try ShimProcess.spawn(shim: shim, mode: "exec", config: configPath, statusFD: nil, attach: nil,
+                                            stdio: (devnull, outPipe[1], errPipe[1]), shimLog: nil)
+        } catch {
+            for fd in outPipe + errPipe { close(fd) }
+            throw error
+        }
+        close(outPipe[1])
+        close(errPipe[1])
+        let outFD = outPipe[0], errFD = errPipe[0]
+        async let out = Self.blocking { Self.readAll(outFD) }
+        async let err = Self.blocking { Self.readAll(errFD) }
+        let code = await Self.blocking { ShimProcess.waitExit(shimPid) }
+        let (o, e) = await (out, err)
+        if timeoutSeconds > 0 && code == 137 {
+            throw BerthError(.timeout, "exec in \(record.name) timed out after \(timeoutSeconds)s")
+        }
+        return ExecResult(exitCode: Int(code), stdout: o, stderr: e)
+    }
+
+    static func readAll(_ fd: Int32) -> String {
+        defer { close(fd) }
+        var data = [UInt8]()
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, 65536) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { break }
+            data.append(contentsOf: chunk[..<n])
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func blocking<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { cont in
+            DispatchQueue.global().async { cont.resume(returning: work()) }
+        }
+    }
+
+    // MARK: - Sandboxes (pods)
+
+    /// Starts a pause process in new net, ipc and uts namespaces (loopback up,
+    /// hostname set, no capabilities, seccomp) for pod containers to join.
+    public func createSandbox(id: String, hostname: String, labels: [String: String]) async throws -> ContainerRecord {
+        if let existing = refresh(id), existing.isSandbox, existing.phase == .running { return existing }
+        let spec = ContainerSpec(
+            image: "pause", imageDigest: nil, layers: [], argv: ["pause"], env: [], workingDir: "/", uid: 0, gid: 0,
+            additionalGids: [], hostname: hostname, readOnlyRootfs: true, capabilities: .none,
+            noNewPrivileges: true, mounts: [], limits: ResourceLimits(), labels: labels, sandboxID: nil,
+            logMaxBytes: 0)
+        var record = ContainerRecord(
+            id: id, name: id, createdAt: Self.now(), spec: spec, phase: .created, pid: nil, pidStartTime: nil,
+            shimPid: nil, shimStartTime: nil, startedAt: nil, finishedAt: nil, exitCode: nil, signal: nil, oomKilled: false, error: nil, cgroups: nil,
+            isSandbox: true)
+        let dir = Self.directory(dataDir, record)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let seccompPath = dir + "/seccomp.bpf"
+        try Data(try SeccompProfile.bpf(for: .none, cacheDirectory: dataDir + "/seccomp")).write(to: URL(fileURLWithPath: seccompPath))
+        var config = ShimConfig()
+        config.add("hostname", hostname)
+        config.add("seccomp", seccompPath)
+        config.add("exit", dir + "/exit.json")
+        let configPath = dir + "/shim.config"
+        try config.write(to: configPath)
+        records[id] = record
+        do {
+            record = try await launch(&record, mode: "pause", configPath: configPath, dir: dir, attach: nil)
+        } catch {
+            records[id] = nil
+            try? FileManager.default.removeItem(atPath: dir)
+            throw error
+        }
+        exitReaders[id] = nil
+        return record
+    }
+
+    /// Removes a sandbox and every container in it.
+    public func deleteSandbox(id: String) async throws {
+        for c in records.values where c.spec.sandboxID == id {
+            try await delete(c.id, force: true)
+        }
+        guard let record = refresh(id), record.isSandbox else { return }
+        if record.phase == .running, let pid = verifiedPid(record) {
+            Glibc.kill(pid, SIGKILL)
+            _ = try await wait(id)
+        }
+        try? FileManager.default.removeItem(atPath: Self.directory(dataDir, record))
+        records[id] = nil
+    }
+
+    public func sandboxes() -> [ContainerRecord] {
+        records.keys.compactMap { refresh($0) }.filter(\.isSandbox)
+    }
+
+    // MARK: - State
+
+    /// Re-reads what the shim knows: the exit file, or whether the pid with the
+    /// recorded start time is still alive.
+    @discardableResult
+    private func refresh(_ id: String) -> ContainerRecord? {
+        guard let record = records[id] else { return nil }
+        guard record.phase == .running else { return record }
+        let dir = Self.directory(dataDir, record)
+        let updated = Self.refreshed(record, dir: dir)
+        if updated != record {
+            if updated.phase == .stopped, let cgroups = updated.cgroups, !updated.isSandbox {
+                // Counters were read by the shim; the cgroup can go now.
+                CgroupManager.remove(cgroups)
+            }
+            records[id] = updated
+            try? Self.save(updated, dir: dir)
+        }
+        return updated
+    }
+
+    static func refreshed(_ record: ContainerRecord, dir: String) -> ContainerRecord {
+        guard record.phase == .running else { return record }
+        var r = record
+        if let data = FileManager.default.contents(atPath: dir + "/exit.json"),
+           let exit = try? JSONDecoder().decode(ShimExit.self, from: data) {
+            r.phase = .stopped
+            r.exitCode = exit.exitCode
+            r.signal = exit.signal == 0 ? nil : exit.signal
+            r.oomKilled = exit.oomKilled
+            r.finishedAt = exit.finishedAt
+            r.error = exit.error
+            return r
+        }
+        if let pid = r.pid, let start = r.pidStartTime, UInt64(berth_proc_start_time(pid)) == start {
+            return r
+        }
+        if let shim = r.shimPid, let start = r.shimStartTime, UInt64(berth_proc_start_time(shim)) == start {
+            return r // exited; the monitor is still writing the exit file
+        }
+        // Neither alive nor an exit file: the shim itself was killed.
+        r.phase = .stopped
+        r.exitCode = 255
+        r.error = "container monitor (berth-shim) disappeared; exit status unknown"
+        r.finishedAt = now()
+        return r
+    }
+
+    /// The pid, only while it still belongs to this container (guards against pid reuse).
+    private func verifiedPid(_ record: ContainerRecord) -> Int32? {
+        guard let pid = record.pid, let start = record.pidStartTime,
+              UInt64(berth_proc_start_time(pid)) == start else { return nil }
+        return pid
+    }
+
+    static func save(_ record: ContainerRecord, dir: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try writeFile(dir + "/state.json", [UInt8](try encoder.encode(record)))
+    }
+
+    static func notFound(_ ref: String) -> BerthError {
+        BerthError(.notFound, "no such container: \(ref)", hint: "`berth ps -a` lists containers")
+    }
+
+    static func newID() -> String {
+        var g = SystemRandomNumberGenerator()
+        return (0..<4).map { _ in String(format: "%016llx", g.next() as UInt64) }.joined()
+    }
+
+    static func now() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var t = ts.tv_sec
+        var tm = tm()
+        gmtime_r(&t, &tm)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                      tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec)
+    }
+}
+
+/// The exit file written by berth-shim when the container ends.
+struct ShimExit: Codable {
+    var exitCode: Int
+    var signal: Int
+    var oomKilled: Bool
+    var finishedAt: String
+    var error: String?
+}

@@ -1,0 +1,110 @@
+import BerthAPI
+import CBerthLinux
+import Foundation
+
+/// Starts `berth-shim` and speaks its small line protocol on fd 3.
+enum ShimProcess {
+    /// Finds the shim: $BERTH_SHIM, else next to the running executable
+    /// (.build/debug/berth-shim for both `berth` and the test bundle).
+    static func locate() throws -> String {
+        if let env = ProcessInfo.processInfo.environment["BERTH_SHIM"], !env.isEmpty { return env }
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        for _ in 0..<3 {
+            let candidate = dir.appendingPathComponent("berth-shim").path
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        for p in ["/usr/local/bin/berth-shim", "/usr/bin/berth-shim"] where FileManager.default.isExecutableFile(atPath: p) {
+            return p
+        }
+        throw BerthError(.runtime, "berth-shim not found next to \(exe)",
+                         hint: "build it with `swift build` or set BERTH_SHIM to its path")
+    }
+
+    /// Spawns the shim. `statusFD` becomes its fd 3; `attach` fds become 4 and 5;
+    /// `stdio` (if given) its 0, 1, 2, else /dev/null and `logPath`.
+    static func spawn(shim: String, mode: String, config: String, statusFD: Int32?, attach: (Int32, Int32)?,
+                      stdio: (Int32, Int32, Int32)?, shimLog: String?) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        // Order matters: fd 3 first (the pipe may sit on 4 or 5), then 4/5, then 0-2.
+        if let statusFD { posix_spawn_file_actions_adddup2(&actions, statusFD, 3) }
+        if let (o, e) = attach {
+            posix_spawn_file_actions_adddup2(&actions, o, 4)
+            posix_spawn_file_actions_adddup2(&actions, e, 5)
+        }
+        if let (i, o, e) = stdio {
+            posix_spawn_file_actions_adddup2(&actions, i, 0)
+            posix_spawn_file_actions_adddup2(&actions, o, 1)
+            posix_spawn_file_actions_adddup2(&actions, e, 2)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+            posix_spawn_file_actions_addopen(&actions, 1, shimLog ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o640)
+            posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        }
+        // Nothing else of Berth's leaks into the container's monitor.
+        berth_spawn_addclosefrom(&actions, attach == nil ? (statusFD == nil ? 3 : 4) : 6)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        posix_spawnattr_setsigmask(&attr, &mask)
+        var dfl = sigset_t()
+        sigfillset(&dfl)
+        posix_spawnattr_setsigdefault(&attr, &dfl)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let args = [shim, mode, config]
+        var cargs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
+        defer { for p in cargs { free(p) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, shim, &actions, &attr, &cargs, environ)
+        guard rc == 0 else {
+            throw BerthError(.runtime, "spawn \(shim): \(String(cString: strerror(rc)))")
+        }
+        return pid
+    }
+
+    static func waitExit(_ pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        if status & 0x7f == 0 { return (status >> 8) & 0xff }
+        return 128 + (status & 0x7f)
+    }
+}
+
+/// Reads newline-terminated lines from a pipe without blocking Swift's
+/// cooperative threads (each read runs on its own dispatch work item).
+final class LineReader: @unchecked Sendable {
+    // Only touched from one read at a time (callers await each line).
+    private let fd: Int32
+    private var buffer = [UInt8]()
+    private var eof = false
+
+    init(fd: Int32) { self.fd = fd }
+    deinit { close(fd) }
+
+    func nextLine() async -> String? {
+        await withCheckedContinuation { cont in
+            DispatchQueue.global().async { cont.resume(returning: self.blockingLine()) }
+        }
+    }
+
+    func blockingLine() -> String? {
+        while true {
+            if let nl = buffer.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: buffer[..<nl], as: UTF8.self)
+                buffer.removeSubrange(...nl)
+                return line
+            }
+            if eof { return nil }
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, 4096) }
+            if n < 0 && errno == EINTR { continue }
+            if n <= 0 { eof = true; continue }
+            buffer.append(contentsOf: chunk[..<n])
+        }
+    }
+}

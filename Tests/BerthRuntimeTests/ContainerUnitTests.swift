@@ -1,0 +1,66 @@
+import BerthAPI
+import Foundation
+import Testing
+
+@testable import BerthRuntime
+
+/// Pure logic of the container side (no root needed); the real counterparts
+/// are exercised by BerthRuntimeRootTests.
+@Suite("Container pure logic")
+struct ContainerUnitTests {
+    @Test func dockerDefaultCapabilities() throws {
+        #expect(CapabilitySet.dockerDefault.mask == 0xa804_25fb)
+        #expect(CapabilitySet.dockerDefault.names.count == 14)
+        let noChown = try CapabilitySet.resolve(add: [], drop: ["cap_chown"])
+        #expect(noChown.mask == 0xa804_25fa)
+        let admin = try CapabilitySet.resolve(add: ["SYS_ADMIN"], drop: [])
+        #expect(admin.contains("CAP_SYS_ADMIN") && admin.contains("KILL"))
+        #expect(try CapabilitySet.resolve(add: [], drop: ["ALL"]).mask == 0)
+        #expect(try CapabilitySet.resolve(add: ["NET_ADMIN"], drop: ["ALL"]).names == ["CAP_NET_ADMIN"])
+        #expect(throws: BerthError.self) { try CapabilitySet.resolve(add: ["FLY"], drop: []) }
+    }
+
+    @Test func seccompProgramsDifferBySysAdmin() throws {
+        let base = try SeccompProfile.bpf(for: .dockerDefault)
+        let admin = try SeccompProfile.bpf(for: try CapabilitySet.resolve(add: ["SYS_ADMIN"], drop: []))
+        #expect(base.count % 8 == 0 && base.count > 800)
+        #expect(base != admin)
+        #expect(try SeccompProfile.bpf(for: .dockerDefault) == base) // cached
+    }
+
+    @Test func criLogJoinsPartialsAndTails() throws {
+        let dir = NSTemporaryDirectory() + "berth-cri-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try "2025-01-01T00:00:00.000000000Z stdout F old\n".write(toFile: dir + "/l.1", atomically: true, encoding: .utf8)
+        try """
+        2025-01-01T00:00:01.000000000Z stdout P hel
+        2025-01-01T00:00:01.100000000Z stderr F oops
+        2025-01-01T00:00:01.200000000Z stdout F lo world
+        2025-01-01T00:00:02.000000000Z stdout F\u{20}
+
+        """.write(toFile: dir + "/l", atomically: true, encoding: .utf8)
+        let lines = CRILog.read(paths: [dir + "/l.1", dir + "/l"])
+        #expect(lines.map(\.text) == ["old", "oops", "hello world", ""])
+        #expect(lines[1].stream == "stderr")
+        #expect(CRILog.read(paths: [dir + "/l.1", dir + "/l"], tail: 2).map(\.text) == ["hello world", ""])
+    }
+
+    @Test func envMergeKeepsOrderAndOverrides() {
+        let merged = ContainerManager.mergeEnv(["PATH=/bin", "A=1", "B=2"], ["A": "x", "C": "3"])
+        #expect(merged == ["PATH=/bin", "A=x", "B=2", "C=3"])
+    }
+
+    @Test func usersComeFromTheImagePasswdNotTheHost() throws {
+        let root = NSTemporaryDirectory() + "berth-passwd-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: root + "/etc", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        try "root:x:0:0::/root:/bin/sh\nweb:x:33:44::/srv:/bin/sh\n".write(toFile: root + "/etc/passwd", atomically: true, encoding: .utf8)
+        try "root:x:0:\nwww:x:44:\nextra:x:70:web,other\n".write(toFile: root + "/etc/group", atomically: true, encoding: .utf8)
+        #expect(try LinuxUser.resolve("web", layers: [root]) == LinuxUser(uid: 33, gid: 44, additionalGids: [70], home: "/srv"))
+        #expect(try LinuxUser.resolve("web:root", layers: [root]).gid == 0)
+        #expect(try LinuxUser.resolve("1234:5", layers: [root]) == LinuxUser(uid: 1234, gid: 5, additionalGids: [], home: "/"))
+        #expect(try LinuxUser.resolve(nil, layers: [root]).uid == 0)
+        #expect(throws: BerthError.self) { try LinuxUser.resolve("daemon", layers: [root]) }
+    }
+}
