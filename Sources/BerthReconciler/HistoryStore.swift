@@ -160,9 +160,11 @@ public enum HistoryStore {
         if try Bool.fetchOne(db, sql: "SELECT 1 FROM reconciler_object_set WHERE hash = ?", arguments: [setHash]) == true {
             return setHash
         }
-        for object in objects {
-            try db.execute(sql: "INSERT OR IGNORE INTO reconciler_blob (hash, body) VALUES (?, ?)",
-                           arguments: [object.hash, CanonicalJSON.string(object.tree)])
+        // Most objects are unchanged since the last set: encode and insert only new ones.
+        let existing = try Set(String.fetchAll(db, sql: "SELECT hash FROM reconciler_blob"))
+        let insert = try db.makeStatement(sql: "INSERT OR IGNORE INTO reconciler_blob (hash, body) VALUES (?, ?)")
+        for object in objects where !existing.contains(object.hash) {
+            try insert.execute(arguments: [object.hash, CanonicalJSON.string(object.tree)])
         }
         try db.execute(sql: "INSERT INTO reconciler_object_set (hash, members) VALUES (?, ?)",
                        arguments: [setHash, String(decoding: try JSONEncoder().encode(members), as: UTF8.self)])
@@ -246,6 +248,6 @@ enum Compaction {
 
 enum ObjectSetHash {
     static func of(_ members: [String]) -> String {
-        SHA256.hash(data: Data(members.sorted().joined(separator: "\n").utf8)).map { String(format: "%02x", $0) }.joined()
+        ContentHash.hex(SHA256.hash(data: Data(members.sorted().joined(separator: "\n").utf8)))
     }
 }

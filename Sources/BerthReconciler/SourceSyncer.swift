@@ -519,7 +519,7 @@ public actor SourceSyncer {
         trees.compactMap { tree in
             guard let key = Planner.key(of: tree), let kind = ResourceKind(apiVersion: key.apiVersion, kind: key.kind) else { return nil }
             return ManifestObject(key: key, kind: kind, tree: tree, location: SourceLocation(file: "history #\(id)", line: 0),
-                                  hash: ObjectNormalizer.contentHash(tree))
+                                  hash: ContentHash.of(tree))
         }
     }
 }
