@@ -474,11 +474,11 @@ public actor SourceSyncer {
     }
 
     /// True when a trigger is waiting and git's ref now points at another
-    /// commit than `current` (checked at most every 2 s).
+    /// commit than `current` (checked at most every 0.5 s).
     func newerCommitWaiting(than current: String?) async -> Bool {
         guard !queue.isEmpty, let current else { return false }
         let now = ContinuousClock.now
-        guard now - lastAbandonCheck >= .seconds(2) else { return false }
+        guard now - lastAbandonCheck >= .milliseconds(500) else { return false }
         lastAbandonCheck = now
         do {
             let mirror = try await git.fetch(config.remote)
