@@ -143,8 +143,34 @@ berthDependencies += ["BerthOrchestrator"]
 // MARK: - Reconciler
 
 targets += [
-    .target(name: "BerthReconciler", dependencies: ["BerthAPI", "BerthManifests"]),
-    .testTarget(name: "BerthReconcilerTests", dependencies: ["BerthReconciler"]),
+    .target(
+        name: "BerthReconciler",
+        dependencies: [
+            "BerthAPI", "BerthManifests", "BerthGit", "BerthStore",
+            .product(name: "Yams", package: "Yams"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]
+    ),
+    .testTarget(
+        name: "BerthReconcilerTests",
+        dependencies: [
+            "BerthReconciler", "BerthAPI", "BerthManifests", "BerthGit", "BerthStore", "BerthServer",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]
+    ),
+    // Needs root, the Linux runtime wired into `berth serve`, and busybox-static:
+    // runs the built `berth` binary as a subprocess against a temp git repository.
+    .testTarget(
+        name: "BerthEndToEndTests",
+        dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+    ),
 ]
 berthDependencies += ["BerthReconciler"]
 
@@ -155,6 +181,7 @@ targets += [
         name: "BerthServer",
         dependencies: [
             "BerthAPI", "BerthStore",
+            "BerthReconciler",  // reconciler: webhooks, sources/syncs API, /metrics
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),

@@ -29,7 +29,7 @@ struct Planner {
             desiredKeys.insert(object.key)
             var tree = ObjectNormalizer.normalize(object.tree, defaultNamespace: object.key.namespace.isEmpty ? "default" : object.key.namespace)
             ManifestLoader.addSourceLabel(&tree, source: source)
-            let hash = ObjectNormalizer.contentHash(tree)
+            let hash = ContentHash.of(tree)
             let order = OrderKey(kind: object.kind, wave: Self.wave(of: tree), key: object.key)
             guard let liveObject = liveByKey[object.key] else {
                 steps.append((order, PlanItem(action: .create, key: object.key, desired: tree, live: nil,

@@ -26,6 +26,11 @@ struct Berth: AsyncParsableCommand {
             DeleteCommand.self,
             ScaleCommand.self,
             RolloutCommand.self,
+            SyncCommand.self,
+            HistoryCommand.self,
+            RollbackCommand.self,
+            StatusCommand.self,
+            DriftCommand.self,
         ]
     )
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import BerthAPI
+import BerthReconciler
 import BerthServer
 import BerthStore
 import Foundation
@@ -20,6 +21,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Address to listen on, HOST:PORT.")
     var listen: String = "127.0.0.1:7480"
 
+    // MARK: reconciler (sources)
+    @OptionGroup var sources: ServeSourceOptions
+
     func run() async throws {
         let dataDir = dataDir ?? ProcessInfo.processInfo.environment["BERTH_DATA_DIR"] ?? DataDirectory.defaultPath
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]), (0...65535).contains(port) else {
@@ -32,7 +36,12 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let serve = BerthServe(dataDirectory: dataDir, host: host, port: port, logger: Logger(label: "berth"))
-        try await serve.run(storeOptions: ServeHooks.storeOptions(), services: ServeHooks.services)
+        let reconcilerConfig = try sources.load()  // reconciler
+        try await serve.run(storeOptions: ServeHooks.storeOptions(), services: { store, api in
+            var services = try ServeHooks.services(store: store, api: &api)
+            services += ReconcilerServeHook.make(config: reconcilerConfig, store: store, dataDirectory: dataDir, api: &api)  // reconciler
+            return services
+        })
     }
 }
 
@@ -44,7 +53,7 @@ struct ServeCommand: AsyncParsableCommand {
 enum ServeHooks {
     /// Other modules' migrations (e.g. the reconciler's history tables).
     static func storeOptions() -> Store.Options {
-        Store.Options(extraMigrations: [])
+        Store.Options(extraMigrations: Reconciler.migrations /* reconciler */)
     }
 
     @Sendable static func services(store: Store, api: inout APIServer) throws -> [any ServiceLifecycle.Service] {
