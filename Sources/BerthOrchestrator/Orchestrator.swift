@@ -144,6 +144,9 @@ public final class Orchestrator: ServiceLifecycle.Service, Sendable {
         for service in try await store.list(BerthAPI.Service.self, namespace: nil) {
             await serviceQueue.add(ObjectName(namespace: service.namespace, name: service.name))
         }
+        for known in await services.dataplane.knownNames() {
+            await serviceQueue.add(ObjectName(namespace: known.namespace, name: known.name))
+        }
         // Endpoints whose Service is gone are deleted by the Service's reconcile.
         for endpoints in try await store.list(Endpoints.self, namespace: nil) {
             await serviceQueue.add(ObjectName(namespace: endpoints.namespace, name: endpoints.name))

@@ -147,4 +147,7 @@ actor DataplaneState {
     func needsPush(_ entries: [ServiceEntry]) -> Bool { last != entries }
     func pushed(_ entries: [ServiceEntry]) { last = entries }
     func failed() { last = nil }
+    /// Services the dataplane knows: a resync revisits them, so that a
+    /// deletion missed by the change feed still releases its allocation.
+    func knownNames() -> [(namespace: String, name: String)] { (last ?? []).map { ($0.namespace, $0.name) } }
 }

@@ -198,7 +198,7 @@ actor RecordingNetworking: ServiceNetworking {
                               ports: [ServicePort(port: 81, targetPort: .int(8080), nodePort: nodePort)]))
         _ = try await backend.create(clash)
         try await step()
-        let events: [Event] = try await store.list(.event, namespace: "default").items.map { try $0.object.decode() }
+        let events: [Event] = try await store.events(namespace: "default")
         let warning = events.first { $0.involvedObject.name == "clash" && $0.reason == "FailedAllocation" }
         #expect(warning?.type == "Warning")
         #expect(warning?.message.contains("\(nodePort)") == true)
