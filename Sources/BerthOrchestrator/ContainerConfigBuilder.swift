@@ -58,7 +58,9 @@ struct ContainerConfigBuilder: Sendable {
     // MARK: - Environment
 
     func environment(pod: Pod, container: Container, podIP: String?) async throws -> [String: String] {
-        var env: [String: String] = [:]
+        // Kubernetes' service links: Services of the namespace that exist now;
+        // the container's own variables override them.
+        var env = try await serviceEnvironment(namespace: pod.namespace)
         let namespace = pod.namespace
         for source in container.envFrom ?? [] {
             let prefix = source.prefix ?? ""
@@ -85,6 +87,12 @@ struct ContainerConfigBuilder: Sendable {
             }
         }
         return env
+    }
+
+    func serviceEnvironment(namespace: String) async throws -> [String: String] {
+        let services = try await store.list(BerthAPI.Service.self, namespace: namespace)
+        return ServiceEnvironment.variables(for: services.map { EndpointsComputation.entry(for: $0, endpoints: nil) },
+                                            namespace: namespace)
     }
 
     private func resolve(_ source: EnvVarSource, pod: Pod, podIP: String?) async throws -> String? {

@@ -63,16 +63,18 @@ public final class Orchestrator: ServiceLifecycle.Service, Sendable {
     public let scheduler: Scheduler
     public let kubelet: Kubelet
     public let garbageCollector: GarbageCollector
+    public let services: ServiceController
     let logger: Logger
 
     let deploymentQueue: WorkQueue<ObjectName>
     let replicaSetQueue: WorkQueue<ObjectName>
     let schedulerQueue: WorkQueue<ObjectName>
     let kubeletQueue: WorkQueue<ObjectName>
+    let serviceQueue: WorkQueue<ObjectName>
 
     public init(store: any OrchestratorStore, runtime: any NodeRuntime, configuration: OrchestratorConfiguration,
                 clock: any OrchestratorClock = SystemClock(), probeTransport: any ProbeTransport = SocketProbeTransport(),
-                logger: Logger = Logger(label: "berth.orchestrator")) {
+                serviceNetworking: (any ServiceNetworking)? = nil, logger: Logger = Logger(label: "berth.orchestrator")) {
         self.store = store
         self.runtime = runtime
         self.clock = clock
@@ -89,6 +91,8 @@ public final class Orchestrator: ServiceLifecycle.Service, Sendable {
         replicaSetQueue = WorkQueue(clock: clock)
         schedulerQueue = WorkQueue(clock: clock)
         kubeletQueue = WorkQueue(clock: clock)
+        services = ServiceController(store: store, networking: serviceNetworking, logger: logger)
+        serviceQueue = WorkQueue(clock: clock)
     }
 
     // MARK: - Start-up
@@ -137,6 +141,16 @@ public final class Orchestrator: ServiceLifecycle.Service, Sendable {
                 await kubeletQueue.add(key)
             }
         }
+        for service in try await store.list(BerthAPI.Service.self, namespace: nil) {
+            await serviceQueue.add(ObjectName(namespace: service.namespace, name: service.name))
+        }
+        for known in await services.dataplane.knownNames() {
+            await serviceQueue.add(ObjectName(namespace: known.namespace, name: known.name))
+        }
+        // Endpoints whose Service is gone are deleted by the Service's reconcile.
+        for endpoints in try await store.list(Endpoints.self, namespace: nil) {
+            await serviceQueue.add(ObjectName(namespace: endpoints.namespace, name: endpoints.name))
+        }
     }
 
     /// Maps one change to the queues of the controllers it concerns.
@@ -160,6 +174,12 @@ public final class Orchestrator: ServiceLifecycle.Service, Sendable {
             for owner in change.ownerReferences where owner.kind == "ReplicaSet" {
                 await replicaSetQueue.add(ObjectName(namespace: change.namespace, name: owner.name))
             }
+            // Readiness or IP changes reach Endpoints and the dataplane at once.
+            for service in (try? await store.list(BerthAPI.Service.self, namespace: change.namespace)) ?? [] {
+                await serviceQueue.add(ObjectName(namespace: service.namespace, name: service.name))
+            }
+        case .service, .endpoints:
+            await serviceQueue.add(key)
         case .node:
             // Room may have appeared: retry pods that did not fit.
             for pod in (try? await store.list(Pod.self, namespace: nil)) ?? [] where pod.spec.nodeName?.isEmpty ?? true {
@@ -196,6 +216,7 @@ public final class Orchestrator: ServiceLifecycle.Service, Sendable {
 
     var handlers: [(WorkQueue<ObjectName>, String, @Sendable (ObjectName) async throws -> ReconcileResult)] {
         let deployments = self.deployments, replicaSets = self.replicaSets, scheduler = self.scheduler, kubelet = self.kubelet
+        let services = self.services
         return [
             (deploymentQueue, "deployment", { try await deployments.reconcile(namespace: $0.namespace, name: $0.name) }),
             (replicaSetQueue, "replicaset", { try await replicaSets.reconcile(namespace: $0.namespace, name: $0.name) }),
@@ -211,6 +232,7 @@ public final class Orchestrator: ServiceLifecycle.Service, Sendable {
                 }
             }),
             (kubeletQueue, "kubelet", { try await kubelet.reconcile(namespace: $0.namespace, name: $0.name) }),
+            (serviceQueue, "service", { try await services.reconcile(namespace: $0.namespace, name: $0.name) }),
         ]
     }
 
@@ -305,10 +327,11 @@ extension Orchestrator {
     /// Pod directories (volumes) go under `<dataDirectory>/orchestrator`.
     public static func serving(store: Store, runtime: any NodeRuntime, dataDirectory: String,
                                nodeName: String = ProcessInfo.processInfo.hostName, extraNodes: [Node] = [],
+                               serviceNetworking: (any ServiceNetworking)? = nil,
                                logger: Logger = Logger(label: "berth.orchestrator")) -> Orchestrator {
         Orchestrator(store: StoreBackend(store: store, logger: logger), runtime: runtime,
                      configuration: OrchestratorConfiguration(nodeName: nodeName, dataDir: dataDirectory + "/orchestrator",
                                                               extraNodes: extraNodes),
-                     logger: logger)
+                     serviceNetworking: serviceNetworking, logger: logger)
     }
 }

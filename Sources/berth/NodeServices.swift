@@ -15,14 +15,36 @@ enum NodeServices {
         var base = try LinuxNodeRuntime(dataDir: dataDirectory)
         let registry = try RegistryClient(configuration: RegistrySettings.load(dataDirectory: dataDirectory))
         base.puller = ImagePuller(store: base.images, client: registry)
-        let network = try NetworkManager(config: .standard(dataDir: dataDirectory))
+        let config = try networkConfig(dataDirectory: dataDirectory, environment: ProcessInfo.processInfo.environment)
+        let network = try NetworkManager(config: config)
         let runtime = NetworkNodeRuntime(base: base, network: network)
+        let proxy = try ServiceProxy(config: config)
+        let dns = DNSServer(clusterDomain: config.clusterDomain)
+        let dnsPort = ProcessInfo.processInfo.environment["BERTH_DNS_PORT"].flatMap(Int.init) ?? 53
         api.logProvider = RuntimeLogProvider(store: store, runtime: runtime)
         return [
-            NetworkStartService(runtime: runtime),
+            NetworkStartService(runtime: runtime, dns: dns, dnsHost: config.gateway.description, dnsPort: dnsPort),
             RegistryClientService(client: registry),
-            Orchestrator.serving(store: store, runtime: runtime, dataDirectory: dataDirectory),
+            Orchestrator.serving(store: store, runtime: runtime, dataDirectory: dataDirectory,
+                                 serviceNetworking: ServiceProxyNetworking(proxy: proxy, dns: dns)),
         ]
+    }
+
+    /// Berth's standard network, with optional overrides so that tests (and a
+    /// second Berth on one machine) use their own bridge, CIDRs and nftables
+    /// tables: BERTH_BRIDGE, BERTH_POD_CIDR, BERTH_SERVICE_CIDR, BERTH_NFT_PREFIX.
+    static func networkConfig(dataDirectory: String, environment: [String: String]) throws -> NetworkConfig {
+        var config = NetworkConfig.standard(dataDir: dataDirectory)
+        if let bridge = environment["BERTH_BRIDGE"], !bridge.isEmpty {
+            guard bridge.utf8.count <= 15 else {
+                throw BerthError(.invalidArgument, "BERTH_BRIDGE \"\(bridge)\" is longer than 15 characters", hint: "use a shorter interface name")
+            }
+            config.bridgeName = bridge
+        }
+        if let cidr = environment["BERTH_POD_CIDR"], !cidr.isEmpty { config.podCIDR = try IPv4CIDR(cidr) }
+        if let cidr = environment["BERTH_SERVICE_CIDR"], !cidr.isEmpty { config.serviceCIDR = try IPv4CIDR(cidr) }
+        if let prefix = environment["BERTH_NFT_PREFIX"], !prefix.isEmpty { config.tablePrefix = prefix }
+        return config
     }
 }
 
@@ -31,13 +53,19 @@ enum NodeServices {
 /// with the route named.
 struct NetworkStartService: ServiceLifecycle.Service {
     let runtime: NetworkNodeRuntime
+    /// The cluster DNS listens on the bridge address, so it starts once the bridge is up.
+    let dns: DNSServer
+    let dnsHost: String
+    let dnsPort: Int
 
     func run() async throws {
         let collected = try await runtime.start()
         if !collected.isEmpty {
             Logger(label: "berth.network").info("collected leftovers of a crash: \(collected.joined(separator: ", "))")
         }
+        try await dns.start(host: dnsHost, port: dnsPort)
         try? await gracefulShutdown()
+        await dns.stop()
     }
 }
 
