@@ -23,9 +23,19 @@ ok() { printf '   \033[32m✓ %s\033[0m\n' "$*"; }
 fail() { printf '   \033[31m✗ %s\033[0m\n' "$*"; failures=$((failures + 1)); }
 cleanup() {
     if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+        # serve leaves containers running on purpose (live restore); the demo
+        # does not: delete what it deployed and wait for the pods to go.
+        "$berth" delete deployment web -n demo >/dev/null 2>&1 || true
+        for _ in $(seq 60); do
+            [ -z "$("$berth" get pods -n demo -o name 2>/dev/null)" ] && break
+            sleep 1
+        done
         kill -TERM "$server_pid" 2>/dev/null || true
         wait "$server_pid" 2>/dev/null || true
     fi
+    ip link del berth0 2>/dev/null || true
+    nft delete table ip berth 2>/dev/null || true
+    nft delete table ip berth-svc 2>/dev/null || true
     if [ "$noninteractive" = 1 ] || [ "${BERTH_DEMO_KEEP:-0}" != 1 ]; then rm -rf "$work"; fi
 }
 trap cleanup EXIT
@@ -63,10 +73,10 @@ items = json.load(sys.stdin).get("items", [])
 running = [p for p in items if p.get("status", {}).get("phase") == "Running" and not p["metadata"].get("deletionTimestamp")]
 sys.exit(0 if len(running) == int(sys.argv[1]) else 1)' "$1"
 }
-last_result_is() { # PREFIX
-    b history demo --limit 1 -o json | python3 -c '
+last_result_is() { # PREFIX: the newest sync that did something (no-op timer syncs skipped)
+    b history demo --limit 20 -o json | python3 -c '
 import json, sys
-rows = json.load(sys.stdin)
+rows = [r for r in json.load(sys.stdin) if not (r.get("result") or "").startswith("noop")]
 sys.exit(0 if rows and rows[0].get("state") == "finished" and (rows[0].get("result") or "").startswith(sys.argv[1]) else 1)' "$1"
 }
 webhook() { # sends a signed GitHub push for main; prints the HTTP status
