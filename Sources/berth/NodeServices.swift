@@ -13,7 +13,7 @@ import ServiceLifecycle
 enum NodeServices {
     static func make(store: Store, api: inout APIServer, dataDirectory: String) throws -> [any ServiceLifecycle.Service] {
         let base = try LinuxNodeRuntime(dataDir: dataDirectory)
-        let network = try NetworkManager(config: .standard(dataDir: dataDirectory))
+        let network = try NetworkManager(config: NetworkEnvironment.config(dataDirectory: dataDirectory))
         let runtime = NetworkNodeRuntime(base: base, network: network)
         api.logProvider = RuntimeLogProvider(store: store, runtime: runtime)
         return [
