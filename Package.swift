@@ -137,6 +137,8 @@ targets += [
             .product(name: "Logging", package: "swift-log"),
         ]
     ),
+    // Root: runs the real `berth serve` with real containers (needs the berth executable built).
+    .testTarget(name: "BerthOrchestratorEndToEndTests", dependencies: []),
 ]
 berthDependencies += ["BerthOrchestrator"]
 

@@ -15,7 +15,7 @@ struct GetCommand: AsyncParsableCommand {
 
     @OptionGroup var namespace: NamespaceOptions
 
-    @Option(name: [.short, .customLong("selector")], help: "Label selector, e.g. app=web,tier!=db.")
+    @Option(name: [.customShort("l"), .customLong("selector")], help: "Label selector, e.g. app=web,tier!=db.")
     var selector: String?
 
     @Option(name: [.short, .customLong("output")], help: "wide, json, yaml or name.")
