@@ -173,8 +173,13 @@ final class E2ECluster: @unchecked Sendable {
             else { continue }
             for key in ["pid", "shimPid"] { if let pid = state[key] as? Int, pid > 1 { kill(Int32(pid), SIGKILL) } }
         }
-        // Sandbox pause shims (and anything else) started for this data dir.
-        for pid in Self.pids(commandLineContaining: dataDir + "/") { kill(pid, SIGKILL) }
+        // Sandbox pause shims (and anything else) started for this data dir,
+        // with their descendants: a pause process orphaned by its shim would
+        // keep the pod's network namespace and veth alive.
+        for pid in Self.pids(commandLineContaining: dataDir + "/") {
+            for child in Self.descendants(of: pid) { kill(child, SIGKILL) }
+            kill(pid, SIGKILL)
+        }
         usleep(200_000)
         if let mounts = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) {
             let targets = mounts.split(separator: "\n").compactMap { line -> String? in
@@ -189,6 +194,19 @@ final class E2ECluster: @unchecked Sendable {
     }
 
     // MARK: - Host-side helpers
+
+    /// Every descendant of `pid`, deepest first, from /proc/PID/task/*/children.
+    static func descendants(of pid: Int32) -> [Int32] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        var result: [Int32] = []
+        for task in tasks {
+            let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? ""
+            for child in text.split(separator: " ").compactMap({ Int32($0) }) {
+                result += descendants(of: child) + [child]
+            }
+        }
+        return result
+    }
 
     /// Host PIDs whose root directory is inside `directory` (i.e. our containers' processes).
     static func pids(rootedUnder directory: String) -> [Int32] {
