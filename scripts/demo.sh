@@ -91,6 +91,13 @@ webhook() { # sends a signed GitHub push for main; prints the HTTP status
 [ -x "$berth" ] || { echo "build first: swift build (or make demo)" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || echo "note: containers need root; run as root for the full demo" >&2
 
+bold "0. What the example deploys: berth render (validated, defaults applied)"
+if "$berth" render --repo examples/demo --path manifests -o yaml > "$work/rendered.yaml"; then
+    ok "examples/demo/manifests render: $(grep -c '^kind:' "$work/rendered.yaml") objects"
+else
+    fail "berth render of examples/demo/manifests"
+fi
+
 bold "1. Building the demo images (busybox-static httpd): demo/web:v1, v2 and a broken v3"
 for version in v1 v2 v3; do
     rootfs="$work/images/$version"
