@@ -28,7 +28,18 @@ public struct LinuxNodeRuntime: NodeRuntime {
 
     public func ensureImage(_ reference: String, pullPolicy: String) async throws -> ImageSummary {
         if let puller {
-            return try await puller.ensureImage(reference, pullPolicy: pullPolicy)
+            do {
+                return try await puller.ensureImage(reference, pullPolicy: pullPolicy)
+            } catch {
+                // `Always` on a node that cannot reach the registry (an
+                // air-gapped box, or imported images tagged :latest): run the
+                // local copy rather than fail a pod that can run. Never and a
+                // missing image still fail with the registry's message.
+                if pullPolicy != "Never", let local = try? await images.summary(reference) {
+                    return local
+                }
+                throw error
+            }
         }
         return try await images.ensureLocal(reference, pullPolicy: pullPolicy)
     }
