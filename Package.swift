@@ -101,6 +101,9 @@ berthDependencies += ["BerthRuntime"]
 targets += [
     // Pod network and Services (bridge, veth, IPAM, nftables, DNS): real, as root.
     .testTarget(name: "BerthNetworkRootTests", dependencies: ["BerthRuntime", "BerthAPI"]),
+    // Root: Services end to end through the real `berth serve` with busybox pods
+    // (DNS names, ClusterIP, NodePort, load spreading, restart, cleanup).
+    .testTarget(name: "BerthServicesEndToEndTests", dependencies: []),
 ]
 
 // MARK: - Registry (pull/push against a real docker-registry)

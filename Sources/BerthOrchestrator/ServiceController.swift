@@ -67,14 +67,18 @@ public struct ServiceController: Sendable {
                 changed.spec.clusterIP = ip
                 changed.spec.clusterIPs = [ip]
             }
+            var keep: Set<String> = []
             if Self.wantsNodePorts(changed) {
                 for i in (changed.spec.ports ?? []).indices {
                     guard let port = changed.spec.ports?[i] else { continue }
                     let allocated = try await networking.allocateNodePort(namespace: service.namespace, name: service.name,
                                                                           port: Self.portKey(port), requested: port.nodePort)
                     changed.spec.ports?[i].nodePort = allocated
+                    keep.insert(Self.portKey(port))
                 }
             }
+            // Ports that were removed, or every port once the type is no longer NodePort, free their nodePorts.
+            try await networking.releaseNodePorts(namespace: service.namespace, name: service.name, keeping: keep)
         } catch let error as BerthError where error.code != .runtime {
             await store.recordEvent(involving: service.objectReference, reason: "FailedAllocation",
                                     message: error.message + (error.hint.map { " (\($0))" } ?? ""), type: "Warning")

@@ -52,10 +52,16 @@ public struct IPAM: Sendable {
     // MARK: - Operations
 
     /// Returns the owner's allocation if it has one (idempotent), else the
-    /// requested value or the next free one.
-    public func allocate(owner: String, requested: UInt32? = nil, attributes: [String: String] = [:],
+    /// requested value or the next free one. With `move`, an owner that holds
+    /// another value than `requested` gets `requested` instead (in the same
+    /// locked transaction: if `requested` is taken, it keeps the old one).
+    public func allocate(owner: String, requested: UInt32? = nil, attributes: [String: String] = [:], move: Bool = false,
                          describe: (UInt32) -> String = { String($0) }) throws -> IPAMAllocation {
         try locked { state in
+            if move, let requested, let i = state.allocations.firstIndex(where: { $0.owner == owner }),
+               state.allocations[i].value != requested {
+                state.allocations.remove(at: i)
+            }
             if let i = state.allocations.firstIndex(where: { $0.owner == owner }) {
                 if let requested, state.allocations[i].value != requested {
                     throw BerthError(.conflict, "\(owner) already holds \(describe(state.allocations[i].value)), not \(describe(requested))")
@@ -110,6 +116,17 @@ public struct IPAM: Sendable {
         try locked { state in
             let gone = state.allocations.filter { $0.owner.hasPrefix(ownerPrefix) }
             state.allocations.removeAll { $0.owner.hasPrefix(ownerPrefix) }
+            return gone
+        }
+    }
+
+    /// Releases the allocations whose owner has the prefix but is not in `keeping`.
+    @discardableResult
+    public func release(ownerPrefix: String, keeping: Set<String>) throws -> [IPAMAllocation] {
+        try locked { state in
+            let stale: (IPAMAllocation) -> Bool = { $0.owner.hasPrefix(ownerPrefix) && !keeping.contains($0.owner) }
+            let gone = state.allocations.filter(stale)
+            state.allocations.removeAll(where: stale)
             return gone
         }
     }

@@ -46,14 +46,37 @@ public actor ServiceProxy {
 
     /// A NodePort for one port of the Service: `requested` (a clear error when
     /// another Service holds it or it is outside the range), else a free one.
+    /// A port whose requested nodePort changed moves to the new one.
     public func allocateNodePort(namespace: String, name: String, port: String, requested: Int? = nil) throws -> Int {
+        if let requested, !config.nodePortRange.contains(requested) {
+            throw BerthError(.invalidArgument,
+                             "nodePort \(requested) is outside the node port range \(config.nodePortRange.lowerBound)–\(config.nodePortRange.upperBound)",
+                             hint: "choose a port in the range or leave nodePort out to get a free one",
+                             object: "Service/\(namespace)/\(name)")
+        }
         do {
-            return Int(try nodePorts.allocate(owner: "\(namespace)/\(name)/\(port)", requested: requested.map { UInt32($0) }).value)
+            return Int(try nodePorts.allocate(owner: "\(namespace)/\(name)/\(port)", requested: requested.map { UInt32($0) }, move: true).value)
         } catch var e as BerthError {
             e.message = "nodePort: " + e.message
             e.object = "Service/\(namespace)/\(name)"
             throw e
         }
+    }
+
+    /// Releases the Service's NodePorts except those of the ports in `keeping`
+    /// (port keys as passed to `allocateNodePort`): ports that were removed,
+    /// or all of them when the Service is no longer of type NodePort.
+    public func releaseNodePorts(namespace: String, name: String, keeping: Set<String>) throws {
+        try nodePorts.release(ownerPrefix: "\(namespace)/\(name)/", keeping: Set(keeping.map { "\(namespace)/\(name)/\($0)" }))
+    }
+
+    /// Which Service holds each allocated NodePort (`namespace/name`).
+    public func nodePortHolders() throws -> [Int: String] {
+        var holders: [Int: String] = [:]
+        for a in try nodePorts.allocations() {
+            holders[Int(a.value)] = a.owner.split(separator: "/").prefix(2).joined(separator: "/")
+        }
+        return holders
     }
 
     /// Releases the Service's ClusterIP and NodePorts.

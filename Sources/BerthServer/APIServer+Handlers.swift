@@ -17,6 +17,7 @@ extension APIServer {
 
     func create(_ kind: ResourceKind, namespace: String?, body: JSONValue) async throws -> Response {
         let tree = try conform(body, to: kind, namespace: namespace, name: nil)
+        try await admit(tree, kind: kind)
         let created = try await store.create(tree)
         return StatusResponse.json(created.object, status: .created)
     }
@@ -24,6 +25,7 @@ extension APIServer {
     func update(_ key: ObjectKey, body: JSONValue) async throws -> Response {
         let tree = try conform(body, to: key.resourceKind, namespace: key.namespace, name: key.name)
         _ = try await object(key)
+        if let kind = key.resourceKind { try await admit(tree, kind: kind) }
         return StatusResponse.json(try await store.update(tree).object)
     }
 
@@ -44,6 +46,7 @@ extension APIServer {
             patched["metadata"]?["name"] = .string(key.name)
             patched["metadata"]?["namespace"] = key.namespace.isEmpty ? nil : .string(key.namespace)
             patched["metadata"]?["resourceVersion"] = .string(String(current.resourceVersion))
+            if !status, let kind = key.resourceKind { try await admit(patched, kind: kind) }
             do {
                 let result = status ? try await store.updateStatus(patched) : try await store.update(patched)
                 return StatusResponse.json(result.object)
@@ -97,6 +100,11 @@ extension APIServer {
                 "replicas": current.object["status"]?["replicas"] ?? 0, "selector": .string(selectorText),
             ],
         ])
+    }
+
+    /// Every admission check; the first refusal is the answer.
+    func admit(_ tree: JSONValue, kind: ResourceKind) async throws {
+        for check in admissionChecks { try await check.admit(tree, kind: kind) }
     }
 
     /// Makes a request body agree with its URL: fills apiVersion, kind and

@@ -31,6 +31,8 @@ public struct APIServer: Sendable {
     public let token: String
     public var logProvider: any LogProvider
     public var routeProviders: [any RouteProvider]
+    /// Run on creates, updates and patches before the store sees the object.
+    public var admissionChecks: [any AdmissionCheck] = []
     public var logger: Logger
 
     /// Largest request body accepted (a manifest, a patch).

@@ -21,12 +21,13 @@ enum NodeServices {
         let proxy = try ServiceProxy(config: config)
         let dns = DNSServer(clusterDomain: config.clusterDomain)
         let dnsPort = ProcessInfo.processInfo.environment["BERTH_DNS_PORT"].flatMap(Int.init) ?? 53
+        let networking = ServiceProxyNetworking(proxy: proxy, dns: dns)
         api.logProvider = RuntimeLogProvider(store: store, runtime: runtime)
+        api.admissionChecks.append(NodePortAdmission(store: store, networking: networking, range: config.nodePortRange))
         return [
             NetworkStartService(runtime: runtime, dns: dns, dnsHost: config.gateway.description, dnsPort: dnsPort),
             RegistryClientService(client: registry),
-            Orchestrator.serving(store: store, runtime: runtime, dataDirectory: dataDirectory,
-                                 serviceNetworking: ServiceProxyNetworking(proxy: proxy, dns: dns)),
+            Orchestrator.serving(store: store, runtime: runtime, dataDirectory: dataDirectory, serviceNetworking: networking),
         ]
     }
 

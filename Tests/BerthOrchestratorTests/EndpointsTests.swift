@@ -121,6 +121,12 @@ actor RecordingNetworking: ServiceNetworking {
         try await proxy.releaseService(namespace: namespace, name: name)
     }
 
+    func releaseNodePorts(namespace: String, name: String, keeping: Set<String>) async throws {
+        try await proxy.releaseNodePorts(namespace: namespace, name: name, keeping: keeping)
+    }
+
+    func nodePortHolders() async throws -> [Int: String] { try await proxy.nodePortHolders() }
+
     func setServices(_ entries: [ServiceEntry]) async throws { pushes.append(entries) }
     var last: [ServiceEntry] { pushes.last ?? [] }
 }
