@@ -161,8 +161,9 @@ struct ServicesEndToEndTests {
     }
 
     /// `n` GETs of http://TARGET/ from inside the container, one response body per line.
+    /// (`timeout` rather than wget's own -T: this static busybox wget segfaults with -T.)
     func responses(_ cluster: E2ECluster, from containerID: String, target: String, count: Int) throws -> [String] {
-        let script = "for i in $(seq \(count)); do wget -q -T 2 -O - http://\(target)/ || echo FAILED; done"
+        let script = "for i in $(seq \(count)); do timeout 3 wget -q -O - http://\(target)/ || echo FAILED; done"
         let result = try cluster.exec(containerID, ["sh", "-c", script])
         return result.output.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
     }
@@ -193,12 +194,12 @@ struct ServicesEndToEndTests {
             // Two pods talk over their IPs.
             for pod in backends {
                 let ip = try #require(pod.ip)
-                #expect(cluster.shell(clientID, "wget -q -T 2 -O - http://\(ip):8080/") == pod.name, "client → \(pod.name) at \(ip)")
+                #expect(cluster.shell(clientID, "timeout 3 wget -q -O - http://\(ip):8080/") == pod.name, "client → \(pod.name) at \(ip)")
             }
 
             // The Service by every name Kubernetes gives it, and by its ClusterIP.
             for target in ["web", "web.default", "web.default.svc.cluster.local", vip] {
-                let body = cluster.shell(clientID, "wget -q -T 2 -O - http://\(target)/")
+                let body = cluster.shell(clientID, "timeout 3 wget -q -O - http://\(target)/")
                 #expect(body.map { names.contains($0) } == true, "http://\(target)/ from the client answered \(body ?? "nothing")")
             }
             let lookup = cluster.shell(clientID, "nslookup web.default.svc.cluster.local") ?? ""
@@ -231,11 +232,11 @@ struct ServicesEndToEndTests {
             }
             try waitUntil("the Service's allocations and rules are gone", timeout: 20) {
                 cluster.ipamOwners("clusterips").isEmpty && cluster.ipamOwners("nodeports").isEmpty
-                    && !cluster.nftTable(cluster.nftPrefix + "-svc").contains("dnat")
+                    && !cluster.nftTable(cluster.nftPrefix + "-svc").contains("dnat to")
             }
             let svcTable = cluster.nftTable(cluster.nftPrefix + "-svc")
             #expect(!svcTable.contains(vip) && !svcTable.contains(String(nodePort)), "left in nftables:\n\(svcTable)")
-            #expect(!cluster.nftTable(cluster.nftPrefix).contains("dnat"))
+            #expect(!cluster.nftTable(cluster.nftPrefix).contains("dnat to"))
             #expect(cluster.containerPIDs(commandContaining: "").isEmpty, "container processes left")
             let endpointsGone = try cluster.berth(["get", "endpoints", "web", "--server", cluster.server, "--data-dir", cluster.dataDir])
             #expect(endpointsGone.status != 0, "Endpoints web still exists: \(endpointsGone.output)")
@@ -367,7 +368,7 @@ struct ServicesEndToEndTests {
             #expect(try clusterIP(cluster) == vip)
             #expect(try endpoints(cluster).ready == Set(before.compactMap(\.ip)))
             try waitUntil("the Service answers by name from the client after the restart", timeout: 20) {
-                cluster.shell(clientID, "wget -q -T 2 -O - http://web.default.svc.cluster.local/").map { names.contains($0) } == true
+                cluster.shell(clientID, "timeout 3 wget -q -O - http://web.default.svc.cluster.local/").map { names.contains($0) } == true
             }
             let spread = counts(try responses(cluster, from: clientID, target: "web", count: 30))
             #expect(Set(spread.keys) == names, "after restart: \(spread)")
