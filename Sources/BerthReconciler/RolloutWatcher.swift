@@ -7,8 +7,11 @@ import Foundation
 /// controller has seen the latest spec (`observedGeneration ≥ generation`),
 /// every replica is updated and available and no old replica is left. It
 /// has failed when the controller says `Progressing=False
-/// ProgressDeadlineExceeded`, when a pod of the new ReplicaSet crash-loops or
-/// restarts `failureThreshold` times, or when `timeout` passes.
+/// ProgressDeadlineExceeded`, when a pod of the new ReplicaSet crash-loops,
+/// restarts `failureThreshold` times (a failing liveness probe restarts it)
+/// or fails its readiness probe `failureThreshold` times in a row, or when
+/// `timeout` passes. Looking at the new pods themselves finds a bad commit in
+/// seconds instead of waiting out the progress deadline.
 struct RolloutWatcher: Sendable {
     enum Verdict: Sendable, Equatable {
         case progressing
@@ -109,7 +112,8 @@ struct RolloutWatcher: Sendable {
     }
 
     /// A pod of the Deployment's newest ReplicaSet whose containers
-    /// crash-loop or restarted `failureThreshold` times.
+    /// crash-loop, restarted `failureThreshold` times, or keep failing their
+    /// readiness probe.
     func newPodFailure(_ deployment: StoredObject) async throws -> String? {
         let namespace = deployment.key.namespace
         let revision = deployment.annotations[WellKnown.revisionAnnotation]
@@ -119,22 +123,84 @@ struct RolloutWatcher: Sendable {
         guard let newest = replicaSets.first(where: { revision != nil && $0.annotations[WellKnown.revisionAnnotation] == revision })
                 ?? replicaSets.max(by: { (Int($0.annotations[WellKnown.revisionAnnotation] ?? "") ?? 0) < (Int($1.annotations[WellKnown.revisionAnnotation] ?? "") ?? 0) })
         else { return nil }
-        let pods = try await store.dependents(ofUID: newest.uid).filter { $0.key.kind == "Pod" }
+        let pods = try await store.dependents(ofUID: newest.uid).filter { $0.key.kind == "Pod" && $0.deletionTimestamp == nil }
+        let now = Date()
         for pod in pods {
-            let statuses = (pod.object["status"]?["containerStatuses"]?.arrayValue ?? [])
-                + (pod.object["status"]?["initContainerStatuses"]?.arrayValue ?? [])
-            for container in statuses {
-                let restarts = container["restartCount"]?.intValue ?? 0
-                let waiting = container["state"]?["waiting"]?["reason"]?.stringValue
-                let name = container["name"]?.stringValue ?? "?"
-                if restarts >= failureThreshold {
-                    return "pod \(pod.key.name): container \(name) restarted \(restarts) times (failureThreshold \(failureThreshold))"
-                }
-                if waiting == "CrashLoopBackOff" && restarts > 0 {
-                    return "pod \(pod.key.name): container \(name) is in CrashLoopBackOff"
-                }
+            if let failure = Self.restartFailure(pod: pod.object, name: pod.key.name, failureThreshold: failureThreshold) { return failure }
+            // Only a pod that has been unready for long enough costs an events query.
+            guard let suspect = Self.readinessSuspect(pod: pod.object, now: now, failureThreshold: failureThreshold) else { continue }
+            let failed = try await store.events(namespace: namespace, involving: pod.key).filter {
+                $0.reason == "Unhealthy" && $0.message.hasPrefix("Readiness probe failed") && $0.involvedObject.uid == pod.uid
+            }
+            guard let last = failed.max(by: { $0.lastTimestamp < $1.lastTimestamp }) else { continue }
+            let failures = max(suspect.failures, failed.reduce(0) { $0 + $1.count })
+            return "pod \(pod.key.name): container \(suspect.container) failed its readiness probe \(failures) times in a row "
+                + "(failureThreshold \(suspect.threshold)): \(last.message.dropFirst("Readiness probe failed: ".count))"
+        }
+        return nil
+    }
+
+    /// Restarts past the threshold, or CrashLoopBackOff. Pure.
+    static func restartFailure(pod: JSONValue, name: String, failureThreshold: Int) -> String? {
+        let statuses = (pod["status"]?["containerStatuses"]?.arrayValue ?? [])
+            + (pod["status"]?["initContainerStatuses"]?.arrayValue ?? [])
+        for container in statuses {
+            let restarts = container["restartCount"]?.intValue ?? 0
+            let waiting = container["state"]?["waiting"]?["reason"]?.stringValue
+            let containerName = container["name"]?.stringValue ?? "?"
+            if restarts >= failureThreshold {
+                return "pod \(name): container \(containerName) restarted \(restarts) times (failureThreshold \(failureThreshold))"
+            }
+            if waiting == "CrashLoopBackOff" && restarts > 0 {
+                return "pod \(name): container \(containerName) is in CrashLoopBackOff"
             }
         }
         return nil
+    }
+
+    struct ReadinessSuspect: Equatable {
+        var container: String
+        /// Probe runs since the container could first be probed (or since the pod last became unready), all failed.
+        var failures: Int
+        var threshold: Int
+    }
+
+    /// A running, unready container with a readiness probe whose probe has
+    /// had at least `threshold` chances since its initial delay (or since
+    /// the pod turned unready) without the pod becoming ready; `threshold`
+    /// is the larger of the source's failureThreshold and the probe's own.
+    /// Pure; the caller confirms with the kubelet's "Readiness probe failed"
+    /// events, so a kubelet that is merely slow to probe is never blamed.
+    static func readinessSuspect(pod: JSONValue, now: Date, failureThreshold: Int) -> ReadinessSuspect? {
+        let status = pod["status"]
+        guard status?["phase"]?.stringValue == "Running" else { return nil }
+        let readyCondition = status?["conditions"]?.arrayValue?.first { $0["type"]?.stringValue == "Ready" }
+        guard readyCondition?["status"]?.stringValue != "True" else { return nil }
+        let specs = pod["spec"]?["containers"]?.arrayValue ?? []
+        for container in status?["containerStatuses"]?.arrayValue ?? [] {
+            guard container["ready"] != .bool(true),
+                  let name = container["name"]?.stringValue,
+                  let started = parseTime(container["state"]?["running"]?["startedAt"]?.stringValue),
+                  let probe = specs.first(where: { $0["name"]?.stringValue == name })?["readinessProbe"],
+                  probe.objectValue != nil else { continue }
+            let period = Double(max(1, probe["periodSeconds"]?.intValue ?? 10))
+            var since = started.addingTimeInterval(Double(probe["initialDelaySeconds"]?.intValue ?? 0))
+            // Ready once, unready since: count from the turn.
+            if let turned = parseTime(readyCondition?["lastTransitionTime"]?.stringValue), turned > since { since = turned }
+            let failures = now >= since ? Int(now.timeIntervalSince(since) / period) : 0
+            let threshold = max(failureThreshold, probe["failureThreshold"]?.intValue ?? 3)
+            if failures >= threshold { return ReadinessSuspect(container: name, failures: failures, threshold: threshold) }
+        }
+        return nil
+    }
+
+    /// RFC 3339, with or without fractional seconds.
+    static func parseTime(_ text: String?) -> Date? {
+        guard let text else { return nil }
+        let plain = ISO8601DateFormatter()
+        if let date = plain.date(from: text) { return date }
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return fractional.date(from: text)
     }
 }

@@ -28,7 +28,9 @@ public struct SourceConfig: Sendable, Hashable {
     public var namespace: String
     /// How long every touched Deployment may take to become Available.
     public var rolloutTimeout: Duration
-    /// Restarts of a new pod's containers (or CrashLoopBackOff) after which a rollout counts as failed.
+    /// Restarts of a new pod's containers (a failing liveness probe restarts them; or CrashLoopBackOff),
+    /// or readiness probe failures in a row (at least the probe's own failureThreshold), after which a
+    /// rollout counts as failed without waiting for its progress deadline.
     public var failureThreshold: Int
 
     public init(

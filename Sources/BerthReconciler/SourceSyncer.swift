@@ -313,8 +313,13 @@ public actor SourceSyncer {
         var record = input
         let failing = record.deployedCommit
         guard let target = RollbackPolicy.target(deployed: deployed, failing: failing) else {
+            // The first sync of a source (or every earlier one failed): nothing to go
+            // back to. Say so in the result itself, not only in the log.
             record.result = .failed
-            record.log("no earlier good sync to roll back to")
+            record.reason = (record.reason ?? "rollout failed") + "; not rolled back: no earlier successful sync of \(config.name) to return to"
+                + " (the failed objects stay applied; push a fix or run `berth rollback` once a sync has succeeded)"
+            record.warnings.append("no rollback: this source has no earlier successful sync")
+            record.log("no earlier good sync to roll back to; the failed objects stay applied")
             if let failing { try await updateState { $0.failedCommit = failing } }
             return record
         }

@@ -6,10 +6,9 @@ import FoundationNetworking
 
 /// Whether the real end-to-end tests can run here, and why not.
 ///
-/// They need: root (containers), busybox-static (the demo images), the built
-/// `berth`, and `berth serve` running the orchestrator with the Linux
-/// NodeRuntime. The last is detected from `berth serve --help` naming a
-/// runtime/node flag; BERTH_E2E=1 forces the tests on, BERTH_E2E=0 off.
+/// They need root (containers, a bridge, nftables), busybox-static (the
+/// test images) and the built `berth`. They run by default wherever those
+/// are present; BERTH_E2E=0 turns them off.
 enum E2E {
     static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
 
@@ -25,15 +24,11 @@ enum E2E {
     }
 
     static let skipReason: String? = {
-        let forced = ProcessInfo.processInfo.environment["BERTH_E2E"]
-        if forced == "0" { return "BERTH_E2E=0" }
+        if ProcessInfo.processInfo.environment["BERTH_E2E"] == "0" { return "BERTH_E2E=0" }
         if getuid() != 0 { return "needs root for real containers" }
         if !FileManager.default.isExecutableFile(atPath: "/bin/busybox") { return "needs busybox-static (/bin/busybox)" }
         if !FileManager.default.isExecutableFile(atPath: berth) { return "the berth binary is not built (\(berth))" }
-        if forced == "1" { return nil }
-        let help = (try? runSync(berth, ["serve", "--help"])) ?? ""
-        let wired = ["--runtime", "--node-name", "--no-runtime", "--containers"].contains { help.contains($0) }
-        return wired ? nil : "`berth serve` does not run the Linux NodeRuntime yet (no --runtime/--node-name flag in `berth serve --help`; set BERTH_E2E=1 to force)"
+        return nil
     }()
 
     static var enabled: Bool { skipReason == nil }
@@ -85,11 +80,19 @@ struct E2EError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// One `berth serve` subprocess plus the CLI against it.
+/// One `berth serve` subprocess plus the CLI against it, isolated from
+/// any other Berth on the machine: its own data dir, API port, bridge,
+/// pod/service CIDRs, nftables tables and DNS port. `destroy()` removes
+/// every trace (containers, mounts, bridge, tables).
 final class ServeProcess: @unchecked Sendable {
     let directory: String
     let port: Int
     let arguments: [String]
+    let bridge: String
+    let nftPrefix: String
+    let podCIDR: String
+    let serviceCIDR: String
+    let dnsPort: Int
     private(set) var process: Process?
     var dataDir: String { directory + "/data" }
     var server: String { "http://127.0.0.1:\(port)" }
@@ -98,18 +101,38 @@ final class ServeProcess: @unchecked Sendable {
         self.directory = directory
         self.port = port
         self.arguments = arguments
+        let tag = String(UInt32.random(in: 0..<0xFF_FFFF), radix: 16)
+        bridge = "bre2e" + tag
+        nftPrefix = "bre2e" + tag
+        // /24s in 10.251/10.252: apart from the standard 10.88/10.89 and the
+        // orchestrator e2e tests' 10.100–10.250 /16s.
+        let third = Int.random(in: 0...255)
+        podCIDR = "10.251.\(third).0/24"
+        serviceCIDR = "10.252.\(third).0/24"
+        dnsPort = Int.random(in: 20000...29999)
+    }
+
+    /// The network overrides `berth serve` honours.
+    var environment: [String: String] {
+        ["BERTH_BRIDGE": bridge, "BERTH_POD_CIDR": podCIDR, "BERTH_SERVICE_CIDR": serviceCIDR,
+         "BERTH_NFT_PREFIX": nftPrefix, "BERTH_DNS_PORT": String(dnsPort)]
     }
 
     func start() throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: E2E.berth)
         process.arguments = ["serve", "--data-dir", dataDir, "--listen", "127.0.0.1:\(port)"] + arguments
+        var env = ProcessInfo.processInfo.environment
+        for key in ["BERTH_SERVER", "BERTH_TOKEN", "BERTH_DATA_DIR"] { env[key] = nil }
+        for (key, value) in environment { env[key] = value }
+        process.environment = env
         let log = directory + "/serve.log"
         if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         try handle.seekToEnd()
         process.standardOutput = handle
         process.standardError = handle
+        process.standardInput = FileHandle.nullDevice
         try process.run()
         self.process = process
     }
@@ -124,8 +147,62 @@ final class ServeProcess: @unchecked Sendable {
     func stop() {
         guard let process, process.isRunning else { return }
         process.terminate()
+        let deadline = Date().addingTimeInterval(20)
+        while process.isRunning && Date() < deadline { usleep(50_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         self.process = nil
+    }
+
+    /// Everything this server left on the machine goes: serve, containers,
+    /// their processes, mounts under the data dir, the bridge, the nftables tables.
+    func destroy() {
+        stop()
+        let ids = cli(["ps", "-a", "-q", "--data-dir", dataDir]).output
+        for id in ids.split(whereSeparator: \.isNewline).map(String.init) where !id.isEmpty {
+            cli(["rm", "-f", "--data-dir", dataDir, id])
+        }
+        let containers = dataDir + "/containers"
+        for id in (try? FileManager.default.contentsOfDirectory(atPath: containers)) ?? [] {
+            guard let data = try? Data(contentsOf: URL(fileURLWithPath: "\(containers)/\(id)/state.json")),
+                  let state = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { continue }
+            for key in ["pid", "shimPid"] { if let pid = state[key] as? Int, pid > 1 { kill(Int32(pid), SIGKILL) } }
+        }
+        // Sandbox pause shims started for this data dir, with their descendants.
+        for pid in Self.pids(commandLineContaining: dataDir + "/") {
+            for child in Self.descendants(of: pid) { kill(child, SIGKILL) }
+            kill(pid, SIGKILL)
+        }
+        usleep(200_000)
+        if let mounts = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) {
+            let targets = mounts.split(separator: "\n").compactMap { line -> String? in
+                let fields = line.split(separator: " ")
+                return fields.count > 1 ? String(fields[1]) : nil
+            }.filter { $0.hasPrefix(dataDir) }
+            for target in targets.reversed() { _ = try? E2E.runSync("/bin/umount", ["-l", target]) }
+        }
+        _ = try? E2E.runSync("/sbin/ip", ["link", "del", bridge])
+        for table in [nftPrefix, nftPrefix + "-svc"] { _ = try? E2E.runSync("/usr/sbin/nft", ["delete", "table", "ip", table]) }
+    }
+
+    /// Every descendant of `pid`, deepest first.
+    static func descendants(of pid: Int32) -> [Int32] {
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        var result: [Int32] = []
+        for task in tasks {
+            let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? ""
+            for child in text.split(separator: " ").compactMap({ Int32($0) }) { result += descendants(of: child) + [child] }
+        }
+        return result
+    }
+
+    /// Host PIDs whose command line mentions `text`.
+    static func pids(commandLineContaining text: String) -> [Int32] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap(Int32.init).filter { pid in
+            let cmdline = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
+            return pid != getpid() && String(decoding: cmdline.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self).contains(text)
+        }
     }
 
     var log: String { (try? String(contentsOfFile: directory + "/serve.log", encoding: .utf8)) ?? "" }
@@ -137,6 +214,8 @@ final class ServeProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: E2E.berth)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
+        for (key, value) in environment { env[key] = value }
+        env["BERTH_TOKEN"] = nil
         env["BERTH_SERVER"] = server
         env["BERTH_DATA_DIR"] = dataDir
         env["NO_COLOR"] = "1"
@@ -184,4 +263,67 @@ func eventually(_ seconds: Double, _ condition: () async throws -> Bool) async r
         try? await Task.sleep(for: .milliseconds(500))
     }
     return try await condition()
+}
+
+/// Sends GET requests to one URL from the node, one after the other, on its
+/// own thread (curl is a blocking subprocess: it must not sit on the
+/// cooperative pool), and keeps what came back, until `stop()`.
+final class RequestLoop: @unchecked Sendable {
+    struct Answer: Sendable {
+        var at: Date
+        var body: String?
+        var error: String?
+    }
+
+    let url: String
+    private let lock = NSLock()
+    private var answers: [Answer] = []
+    private var running = true
+    private var thread: Thread?
+    private let finished = DispatchSemaphore(value: 0)
+
+    init(url: String) { self.url = url }
+
+    func start() {
+        let thread = Thread { [self] in
+            while isRunning {
+                let answer = Self.get(url)
+                lock.withLock { answers.append(answer) }
+                usleep(100_000)
+            }
+            finished.signal()
+        }
+        self.thread = thread
+        thread.start()
+    }
+
+    private var isRunning: Bool { lock.withLock { running } }
+
+    /// Stops the loop and returns every answer.
+    func stop() -> [Answer] {
+        lock.withLock { running = false }
+        if thread != nil { finished.wait() }
+        return lock.withLock { answers }
+    }
+
+    var snapshot: [Answer] { lock.withLock { answers } }
+
+    static func get(_ url: String) -> Answer {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = ["-s", "-S", "-f", "-m", "3", url]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        let at = Date()
+        do { try process.run() } catch { return Answer(at: at, error: "\(error)") }
+        let body = out.fileHandleForReading.readDataToEndOfFile()
+        let message = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        if process.terminationStatus != 0 {
+            return Answer(at: at, error: "curl exit \(process.terminationStatus): \(String(decoding: message, as: UTF8.self))")
+        }
+        return Answer(at: at, body: String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
 }

@@ -104,6 +104,11 @@ import Testing
             let record = try await h.sync(.startup)
             #expect(record.result == .failed)
             #expect(record.reason?.contains("rollout failed") == true)
+            #expect(record.reason?.contains("not rolled back: no earlier successful sync") == true, "\(record.reason ?? "")")
+            #expect(record.rolledBackTo == nil)
+            #expect(record.resultText.hasPrefix("failed: rollout failed"))
+            let status = try await h.reconciler.status(source: "shop")
+            #expect(status.failedCommit == record.commit?.sha)
         }
     }
 

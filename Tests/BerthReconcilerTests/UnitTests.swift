@@ -248,4 +248,52 @@ import Testing
         #expect(RolloutWatcher.verdict(deployment: deployment(3, observed: 2, updated: 3, available: 3, total: 4), generation: 2) == .progressing)
         #expect(RolloutWatcher.verdict(deployment: deployment(0, observed: 2, updated: 0, available: 0, total: 0), generation: 2) == .available)
     }
+
+    /// A new pod that stays unready counts as failed once its readiness
+    /// probe had `threshold` chances; a pod in its initial delay, a ready
+    /// pod and a pod without a probe never do.
+    @Test func readinessFailuresOfNewPods() throws {
+        let started = try #require(RolloutWatcher.parseTime("2026-01-01T00:00:00Z"))
+        func pod(ready: Bool = false, delay: Int = 0, period: Int = 1, probeThreshold: Int? = nil, probe: Bool = true,
+                 turned: String = "2026-01-01T00:00:00Z") -> JSONValue {
+            var readiness: [String: JSONValue] = ["httpGet": ["path": "/ready", "port": 8080], "periodSeconds": .int(period),
+                                                  "initialDelaySeconds": .int(delay)]
+            if let probeThreshold { readiness["failureThreshold"] = .int(probeThreshold) }
+            var container: [String: JSONValue] = ["name": "web", "image": "web:v3"]
+            if probe { container["readinessProbe"] = .object(readiness) }
+            return ["spec": ["containers": [.object(container)]],
+                    "status": ["phase": "Running",
+                               "conditions": [["type": "Ready", "status": .string(ready ? "True" : "False"), "lastTransitionTime": .string(turned)]],
+                               "containerStatuses": [["name": "web", "ready": .bool(ready), "restartCount": 0,
+                                                      "state": ["running": ["startedAt": "2026-01-01T00:00:00Z"]]]]]]
+        }
+        func suspect(_ pod: JSONValue, after seconds: Double, threshold: Int = 3) -> RolloutWatcher.ReadinessSuspect? {
+            RolloutWatcher.readinessSuspect(pod: pod, now: started.addingTimeInterval(seconds), failureThreshold: threshold)
+        }
+        #expect(suspect(pod(), after: 2) == nil)
+        #expect(suspect(pod(), after: 3.5) == .init(container: "web", failures: 3, threshold: 3))
+        #expect(suspect(pod(), after: 3.5, threshold: 5) == nil)
+        #expect(suspect(pod(probeThreshold: 6), after: 5) == nil)
+        #expect(suspect(pod(probeThreshold: 6), after: 6)?.threshold == 6)
+        #expect(suspect(pod(delay: 10), after: 12) == nil)
+        #expect(suspect(pod(delay: 10), after: 13.1)?.failures == 3)
+        #expect(suspect(pod(period: 10), after: 29) == nil)
+        #expect(suspect(pod(ready: true), after: 100) == nil)
+        #expect(suspect(pod(probe: false), after: 100) == nil)
+        // Ready once, unready since 00:01:00: counted from the turn.
+        #expect(suspect(pod(turned: "2026-01-01T00:01:00Z"), after: 61) == nil)
+        #expect(suspect(pod(turned: "2026-01-01T00:01:00Z"), after: 63)?.failures == 3)
+    }
+
+    @Test func restartsOfNewPods() {
+        func pod(restarts: Int, waiting: String? = nil) -> JSONValue {
+            var state: JSONValue = ["running": ["startedAt": "2026-01-01T00:00:00Z"]]
+            if let waiting { state = ["waiting": ["reason": .string(waiting)]] }
+            return ["status": ["containerStatuses": [["name": "web", "restartCount": .int(restarts), "state": state]]]]
+        }
+        #expect(RolloutWatcher.restartFailure(pod: pod(restarts: 2), name: "p", failureThreshold: 3) == nil)
+        #expect(RolloutWatcher.restartFailure(pod: pod(restarts: 3), name: "p", failureThreshold: 3)?.contains("restarted 3 times") == true)
+        #expect(RolloutWatcher.restartFailure(pod: pod(restarts: 1, waiting: "CrashLoopBackOff"), name: "p", failureThreshold: 3)?.contains("CrashLoopBackOff") == true)
+        #expect(RolloutWatcher.restartFailure(pod: pod(restarts: 0, waiting: "ContainerCreating"), name: "p", failureThreshold: 3) == nil)
+    }
 }
