@@ -14,6 +14,9 @@ public actor NetworkManager {
     public nonisolated let config: NetworkConfig
     let ipam: IPAM
     private var started = false
+    /// Netlink, `nft` and IPAM file locks block: they run on this actor's own queue, not the cooperative pool.
+    private let executor = DispatchQueueExecutor(label: "berth.network")
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     /// What `attach` returns: the pod's address and its host-side interface.
     public struct Attachment: Sendable, Hashable {

@@ -19,6 +19,9 @@ public actor ServiceProxy {
     let clusterIPs: IPAM
     let nodePorts: IPAM
     private var services: [ServiceEntry] = []
+    /// `nft -f` and IPAM file locks block: they run on this actor's own queue, not the cooperative pool.
+    private let executor = DispatchQueueExecutor(label: "berth.service-proxy")
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     public init(config: NetworkConfig) throws {
         self.config = config
