@@ -147,7 +147,7 @@ struct ReconcilerEndToEndTests {
         try secret.write(toFile: directory + "/secret", atomically: true, encoding: .utf8)
         let serve = ServeProcess(directory: directory, port: try E2E.freePort(), arguments: [
             "--repo", "file://" + repo, "--ref", "main", "--path", "deploy", "--source-name", "e2e",
-            "--interval", "5s", "--rollout-timeout", "60s", "--webhook-secret-file", directory + "/secret",
+            "--interval", "10m", "--rollout-timeout", "60s", "--webhook-secret-file", directory + "/secret",
         ])
         defer {
             serve.destroy()
