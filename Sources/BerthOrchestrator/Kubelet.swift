@@ -25,6 +25,8 @@ public actor Kubelet {
     public var pollInterval: TimeInterval = 1
 
     var pods: [String: PodState] = [:]
+    /// Terminating pods waiting for the Services to stop sending to them, since when.
+    var draining: [String: Date] = [:]
     var backoff = CrashLoopBackoff()
 
     public init(store: any OrchestratorStore, runtime: any NodeRuntime, clock: any OrchestratorClock,
@@ -90,6 +92,8 @@ public actor Kubelet {
         guard var pod = try await store.get(Pod.self, namespace: namespace, name: name),
               pod.spec.nodeName == nodeName else { return .done }
         if pod.isTerminating {
+            if let wait = try await drainDelay(pod) { return .requeueAfter(wait) }
+            draining[pod.uid] = nil
             try await terminate(pod)
             return .done
         }
@@ -407,6 +411,36 @@ public actor Kubelet {
     }
 
     // MARK: - Termination
+
+    /// When a terminating pod still serves: wait until no Endpoints lists
+    /// its IP (the Service controller writes Endpoints and the dataplane in
+    /// one reconcile) plus a short settle, so that a rolling update drops no
+    /// request that the Service's proxy already sent to it. Capped in wall
+    /// time (`drainLimit`) so a pod never waits on a Service controller that
+    /// is not running. nil: stop it now.
+    func drainDelay(_ pod: Pod) async throws -> TimeInterval? {
+        guard let ip = pod.status?.podIP, !ip.isEmpty else { return nil }
+        let now = Date()
+        let started = draining[pod.uid] ?? now
+        let elapsed = now.timeIntervalSince(started)
+        if elapsed >= Self.drainLimit { return nil }
+        let listed = try await store.list(Endpoints.self, namespace: pod.namespace).contains { endpoints in
+            (endpoints.subsets ?? []).contains { ($0.addresses ?? []).contains { $0.ip == ip } }
+        }
+        if draining[pod.uid] == nil {
+            // Never served (not listed, not ready): nothing to drain.
+            let ready = pod.status?.conditions?.contains { $0.type == "Ready" && $0.status == "True" } ?? false
+            guard listed || ready else { return nil }
+            draining[pod.uid] = now
+        }
+        if listed || elapsed < Self.drainSettle { return 0.1 }
+        return nil
+    }
+
+    /// Longest a terminating pod waits for the Services to stop sending to it.
+    static let drainLimit: TimeInterval = 3
+    /// Time after the Endpoints dropped the pod for the proxy's rules to follow.
+    static let drainSettle: TimeInterval = 0.5
 
     /// Stops every container with the pod's grace period, releases the
     /// sandbox and the pod's directories, then removes the pod object.

@@ -13,10 +13,29 @@ public func plan(desired: [ManifestObject], live: [JSONValue], source: String) -
     Planner(source: source).plan(desired: desired, live: live)
 }
 
+/// What the planner decided for one desired object, and from which inputs:
+/// the loaded object's content hash and the live object's resourceVersion.
+/// When both are unchanged at the next sync the decision stands, so a push
+/// that changes one object of 1,000 normalizes and diffs one object.
+struct PlanMemo: Sendable {
+    var sourceHash: String
+    var liveVersion: JSONValue
+    var order: OrderKey
+    var item: PlanItem
+}
+
 struct Planner {
     let source: String
 
     func plan(desired: [ManifestObject], live: [JSONValue]) -> Plan {
+        var memo: [ObjectKey: PlanMemo] = [:]
+        return plan(desired: desired, live: live, memo: &memo)
+    }
+
+    /// `plan`, reusing (and refreshing) `memo` from the previous plan of this source.
+    func plan(desired: [ManifestObject], live: [JSONValue], memo: inout [ObjectKey: PlanMemo]) -> Plan {
+        let previous = memo
+        memo = [:]
         var liveByKey: [ObjectKey: JSONValue] = [:]
         for object in live {
             guard let key = Self.key(of: object) else { continue }
@@ -27,6 +46,15 @@ struct Planner {
         var desiredKeys: Set<ObjectKey> = []
         for object in desired {
             desiredKeys.insert(object.key)
+            if let remembered = previous[object.key], remembered.sourceHash == object.hash,
+               let liveObject = liveByKey[object.key], liveObject["metadata"]?["resourceVersion"] == remembered.liveVersion {
+                var item = remembered.item
+                item.live = liveObject
+                item.location = object.location
+                steps.append((remembered.order, item))
+                memo[object.key] = remembered
+                continue
+            }
             var tree = ObjectNormalizer.normalize(object.tree, defaultNamespace: object.key.namespace.isEmpty ? "default" : object.key.namespace)
             ManifestLoader.addSourceLabel(&tree, source: source)
             let hash = ContentHash.of(tree)
@@ -39,9 +67,13 @@ struct Planner {
             var liveTree = ObjectNormalizer.normalize(liveObject, defaultNamespace: object.key.namespace.isEmpty ? "default" : object.key.namespace)
             Self.dropServerAssigned(&liveTree, desired: tree, kind: object.kind)
             let changes = TreeDiff.changes(from: liveTree, to: tree, redactSecretData: object.kind == .secret)
-            steps.append((order, PlanItem(action: changes.isEmpty ? .unchanged : .update, key: object.key,
-                                          desired: tree, live: liveObject, changes: changes,
-                                          location: object.location, hash: hash)))
+            let item = PlanItem(action: changes.isEmpty ? .unchanged : .update, key: object.key,
+                                desired: tree, live: liveObject, changes: changes,
+                                location: object.location, hash: hash)
+            steps.append((order, item))
+            if let version = liveObject["metadata"]?["resourceVersion"] {
+                memo[object.key] = PlanMemo(sourceHash: object.hash, liveVersion: version, order: order, item: item)
+            }
         }
 
         var deletes: [(order: OrderKey, item: PlanItem)] = []
@@ -109,7 +141,7 @@ struct Planner {
 
 /// Apply order: kind (what others refer to first), then sync wave, then
 /// kind name (Pods and Deployments share a rank), namespace and name.
-struct OrderKey: Comparable {
+struct OrderKey: Comparable, Sendable {
     var rank: Int
     var wave: Int
     var kind: String

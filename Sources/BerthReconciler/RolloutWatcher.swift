@@ -42,8 +42,9 @@ struct RolloutWatcher: Sendable {
         let deadline = clock.now.advanced(by: timeout)
         while !pending.isEmpty {
             var still: [ObjectKey] = []
+            let verdicts = (try? await checkAll(pending)) ?? [:]
             for key in pending {
-                let verdict = (try? await check(key)) ?? .progressing
+                let verdict = verdicts[key] ?? .progressing
                 switch verdict {
                 case .progressing: still.append(key)
                 case .available: outcomes[key.description] = RolloutOutcome(deployment: name(key), result: .available, rollback: rollback)
@@ -77,9 +78,35 @@ struct RolloutWatcher: Sendable {
 
     private func name(_ key: ObjectKey) -> String { "\(key.namespace)/\(key.name)" }
 
+    /// One look at every watched Deployment: one list of Deployments and one
+    /// of ReplicaSets per namespace, whatever their number (a sync of 500
+    /// Deployments must not read the ReplicaSets 500 times per poll).
+    func checkAll(_ keys: [ObjectKey]) async throws -> [ObjectKey: Verdict] {
+        var deployments: [ObjectKey: StoredObject] = [:]
+        var replicaSets: [String: [StoredObject]] = [:]
+        for namespace in Set(keys.map(\.namespace)) {
+            for stored in try await store.list(.deployment, namespace: namespace).items { deployments[stored.key] = stored }
+        }
+        var result: [ObjectKey: Verdict] = [:]
+        for key in keys {
+            guard let stored = deployments[key] else { result[key] = .failed("the Deployment was deleted"); continue }
+            result[key] = try await check(stored) { namespace in
+                if let cached = replicaSets[namespace] { return cached }
+                let listed = try await store.list(.replicaSet, namespace: namespace).items
+                replicaSets[namespace] = listed
+                return listed
+            }
+        }
+        return result
+    }
+
     /// One look at one Deployment.
     func check(_ key: ObjectKey) async throws -> Verdict {
         guard let stored = try await store.get(key) else { return .failed("the Deployment was deleted") }
+        return try await check(stored) { namespace in try await store.list(.replicaSet, namespace: namespace).items }
+    }
+
+    private func check(_ stored: StoredObject, replicaSets: (String) async throws -> [StoredObject]) async throws -> Verdict {
         let deployment = stored.object
         let status = deployment["status"]
         // A status written before the controller saw this spec says nothing about it.
@@ -90,8 +117,11 @@ struct RolloutWatcher: Sendable {
            progressing["reason"]?.stringValue == "ProgressDeadlineExceeded" {
             return .failed("ProgressDeadlineExceeded: \(progressing["message"]?.stringValue ?? "the rollout made no progress")")
         }
-        if let podFailure = try await newPodFailure(stored) { return .failed(podFailure) }
-        return Self.verdict(deployment: deployment, generation: stored.generation)
+        let verdict = Self.verdict(deployment: deployment, generation: stored.generation)
+        // Only a rollout still under way can fail through its new pods.
+        guard verdict == .progressing else { return verdict }
+        if let podFailure = try await newPodFailure(stored, replicaSets: try await replicaSets(stored.key.namespace)) { return .failed(podFailure) }
+        return verdict
     }
 
     /// The status part of the decision, pure.
@@ -114,10 +144,10 @@ struct RolloutWatcher: Sendable {
     /// A pod of the Deployment's newest ReplicaSet whose containers
     /// crash-loop, restarted `failureThreshold` times, or keep failing their
     /// readiness probe.
-    func newPodFailure(_ deployment: StoredObject) async throws -> String? {
+    func newPodFailure(_ deployment: StoredObject, replicaSets all: [StoredObject]) async throws -> String? {
         let namespace = deployment.key.namespace
         let revision = deployment.annotations[WellKnown.revisionAnnotation]
-        let replicaSets = try await store.list(.replicaSet, namespace: namespace).items.filter { rs in
+        let replicaSets = all.filter { rs in
             rs.ownerReferences.contains { $0.uid == deployment.uid }
         }
         guard let newest = replicaSets.first(where: { revision != nil && $0.annotations[WellKnown.revisionAnnotation] == revision })

@@ -3,6 +3,7 @@ import BerthGit
 import BerthManifests
 import BerthStore
 import Foundation
+import GRDB
 import Logging
 
 /// Runs the syncs of ONE source, one at a time (an actor; its loop takes
@@ -31,6 +32,10 @@ public actor SourceSyncer {
     private var deploying: String?
     /// Parsed manifest files by path, with the bytes they were parsed from.
     private var fileCache: [String: (data: Data, result: LoadResult)] = [:]
+    /// The previous plan's decisions (see ``PlanMemo``).
+    private var planMemo: [ObjectKey: PlanMemo] = [:]
+    /// Live objects of the manifest kinds by key, with the resourceVersion they were read at.
+    private var liveCache: [ObjectKey: (version: Int64, object: JSONValue)] = [:]
 
     init(config: SourceConfig, store: Store, git: any GitSource, retention: Int, metrics: ReconcilerMetrics,
          logger: Logger, pollInterval: Duration = .milliseconds(250)) {
@@ -137,6 +142,10 @@ public actor SourceSyncer {
         } catch {
             logger.error("sync #\(record.id) of \(config.name): cannot record its result: \(error)")
         }
+        // A sync's transient trees (a cold sync of 1,000 objects decodes,
+        // normalizes and encodes each a few times) go back to the system, so
+        // serve's RSS stays at what it keeps, not at the sync's peak.
+        _ = berthMallocTrim(0)
         metrics.recordSync(source: name, result: record.result ?? .failed, duration: Date().timeIntervalSince(started))
         if record.result == .rolledBack { metrics.recordRollback(source: name) }
         logger.info("sync #\(record.id) of \(config.name): \(record.resultText)",
@@ -217,7 +226,8 @@ public actor SourceSyncer {
         deploying = record.commit?.sha
 
         // 2. Plan against the live objects.
-        var plan = BerthReconciler.plan(desired: objects, live: try await liveObjects(), source: name)
+        let live = try await liveObjects()
+        var plan = Planner(source: name).plan(desired: objects, live: live, memo: &planMemo)
         if !config.prune {
             let prunable = plan.deletes.count
             plan.items.removeAll { $0.action == .delete }
@@ -498,12 +508,43 @@ public actor SourceSyncer {
 
     /// Every live object of a kind manifests can hold (the planner decides
     /// which are owned).
+    ///
+    /// Reads only the keys and resourceVersions of every live object, then
+    /// the bodies of those that changed since the last sync (all of them the
+    /// first time): a sync after a one-object push decodes a handful of
+    /// objects, not every object of the source.
     func liveObjects() async throws -> [JSONValue] {
-        var result: [JSONValue] = []
-        for kind in ResourceKind.manifestKinds {
-            result += try await store.list(kind).items.filter { $0.deletionTimestamp == nil }.map(\.object)
+        let kinds = ResourceKind.manifestKinds
+        let versions: [(key: ObjectKey, version: Int64)] = try await store.read { db in
+            let names = kinds.map(\.rawValue)
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT api_version, kind, namespace, name, resource_version FROM object
+                WHERE kind IN (\(names.map { _ in "?" }.joined(separator: ", "))) AND deletion_timestamp IS NULL
+                """, arguments: StatementArguments(names))
+            let apiVersions = Set(kinds.map { "\($0.apiVersion) \($0.rawValue)" })
+            return rows.compactMap { row in
+                let key = ObjectKey(apiVersion: row["api_version"], kind: row["kind"], namespace: row["namespace"], name: row["name"])
+                guard apiVersions.contains("\(key.apiVersion) \(key.kind)") else { return nil }
+                return (key, row["resource_version"])
+            }
         }
-        return result
+        let stale = versions.filter { liveCache[$0.key]?.version != $0.version }
+        if stale.count > 64 {
+            for kind in kinds {
+                for stored in try await store.list(kind).items where stored.deletionTimestamp == nil {
+                    liveCache[stored.key] = (stored.resourceVersion, stored.object)
+                }
+            }
+        } else {
+            for entry in stale {
+                if let stored = try await store.get(entry.key), stored.deletionTimestamp == nil {
+                    liveCache[entry.key] = (stored.resourceVersion, stored.object)
+                }
+            }
+        }
+        let present = Set(versions.map(\.key))
+        for key in liveCache.keys where !present.contains(key) { liveCache[key] = nil }
+        return versions.compactMap { liveCache[$0.key]?.object }
     }
 
     /// The objects of a history row, as the loader would have produced them.
@@ -528,3 +569,8 @@ public actor SourceSyncer {
         }
     }
 }
+
+/// glibc's malloc_trim(3): returns free heap pages to the system. Not in
+/// Swift's Glibc module map (malloc.h), hence declared by symbol name.
+@_silgen_name("malloc_trim")
+private func berthMallocTrim(_ pad: Int) -> Int32

@@ -279,7 +279,7 @@ final class RequestLoop: @unchecked Sendable {
     private let lock = NSLock()
     private var answers: [Answer] = []
     private var running = true
-    private var thread: Thread?
+    private var thread: Thread?  // guarded by lock
     private let finished = DispatchSemaphore(value: 0)
 
     init(url: String) { self.url = url }
@@ -293,16 +293,19 @@ final class RequestLoop: @unchecked Sendable {
             }
             finished.signal()
         }
-        self.thread = thread
+        lock.withLock { self.thread = thread }
         thread.start()
     }
 
     private var isRunning: Bool { lock.withLock { running } }
 
-    /// Stops the loop and returns every answer.
+    /// Stops the loop (once; later calls only read) and returns every answer.
     func stop() -> [Answer] {
-        lock.withLock { running = false }
-        if thread != nil { finished.wait() }
+        let wasRunning = lock.withLock { () -> Bool in
+            defer { running = false }
+            return running && thread != nil
+        }
+        if wasRunning { finished.wait() }
         return lock.withLock { answers }
     }
 

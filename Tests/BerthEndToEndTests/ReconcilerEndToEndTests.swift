@@ -122,6 +122,16 @@ struct ReconcilerEndToEndTests {
         return row["result"] as? String
     }
 
+    /// The newest finished row that deployed or tried `sha` with something other than a no-op
+    /// (timer syncs of the same commit follow as no-ops).
+    func row(_ serve: ServeProcess, commit sha: String) -> [String: Any]? {
+        history(serve).first {
+            ($0["commit"] as? [String: Any])?["sha"] as? String == sha && $0["state"] as? String == "finished" && $0["result"] as? String != "noop"
+        }
+    }
+
+    func result(_ serve: ServeProcess, commit sha: String) -> String? { row(serve, commit: sha)?["result"] as? String }
+
     /// Sync rows newer than `id`.
     func rows(_ serve: ServeProcess, after id: Int) -> [[String: Any]] {
         history(serve).filter { ($0["id"] as? Int ?? 0) > id }
@@ -137,7 +147,7 @@ struct ReconcilerEndToEndTests {
         try secret.write(toFile: directory + "/secret", atomically: true, encoding: .utf8)
         let serve = ServeProcess(directory: directory, port: try E2E.freePort(), arguments: [
             "--repo", "file://" + repo, "--ref", "main", "--path", "deploy", "--source-name", "e2e",
-            "--interval", "5s", "--rollout-timeout", "60s", "--webhook-secret-file", directory + "/secret",
+            "--interval", "10m", "--rollout-timeout", "60s", "--webhook-secret-file", directory + "/secret",
         ])
         defer {
             serve.destroy()
@@ -146,13 +156,13 @@ struct ReconcilerEndToEndTests {
         for (version, ready) in [("v1", true), ("v2", true), ("v3", false), ("v4", true)] {
             try buildImage(version, ready: ready, dataDir: directory + "/data", scratch: directory)
         }
-        _ = try commit(repo, "v1")
+        let v1 = try commit(repo, "v1")
         try serve.start()
         try #require(await eventually(30) { await serve.healthy() }, "server did not come up: \(serve.log)")
 
         // v1 deploys at start-up.
         try #require(await eventually(120) { runningPods(serve, image: "demo/web:v1", count: 3) }, "v1 not running: \(serve.log.suffix(3000))")
-        #expect(await eventually(30) { lastResult(serve) == "succeeded" })
+        #expect(await eventually(30) { result(serve, commit: v1) == "succeeded" })
 
         // From here to v4, the Service must answer every request.
         let service = serve.json(["get", "service", "web", "-o", "json"]) as? [String: Any]
@@ -163,13 +173,12 @@ struct ReconcilerEndToEndTests {
         #expect(await eventually(20) { requests.snapshot.contains { $0.body == "web v1" } }, "the ClusterIP never answered: \(requests.snapshot.suffix(3))")
 
         // v2 through a signed GitHub webhook.
-        _ = try commit(repo, "v2")
+        let v2 = try commit(repo, "v2")
         let (status, body) = try await webhook(serve, repo: repo)
         #expect(status == 202, "\(body)")
         #expect(body.contains("\"sync\""))
         #expect(await eventually(120) { runningPods(serve, image: "demo/web:v2", count: 3) }, "v2 not running")
-        #expect(await eventually(30) { lastResult(serve) == "succeeded" })
-        let v2 = try E2E.runSync("/usr/bin/git", ["-C", repo, "rev-parse", "HEAD"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(await eventually(30) { result(serve, commit: v2) == "succeeded" })
 
         // Refusals, and a replay that changes nothing.
         #expect(try await webhook(serve, repo: repo, secret: "wrong").0 == 401)
@@ -186,9 +195,8 @@ struct ReconcilerEndToEndTests {
         // v3: readiness never passes → automatic rollback to v2.
         let v3 = try commit(repo, "v3")
         #expect(try await webhook(serve, repo: repo).0 == 202)
-        #expect(await eventually(180) { lastResult(serve) == "rolledBack" }, "no rollback: \(serve.log.suffix(3000))")
-        let rolledBack = lastSync(serve)
-        #expect((rolledBack?["commit"] as? [String: Any])?["sha"] as? String == v3)
+        #expect(await eventually(180) { result(serve, commit: v3) == "rolledBack" }, "no rollback: \(serve.log.suffix(3000))")
+        let rolledBack = row(serve, commit: v3)
         #expect(rolledBack?["rolledBackTo"] as? String == v2)
         #expect((rolledBack?["reason"] as? String ?? "").contains("rollout failed"), "\(rolledBack ?? [:])")
         #expect(await eventually(120) { runningPods(serve, image: "demo/web:v2", count: 3) })
@@ -201,7 +209,7 @@ struct ReconcilerEndToEndTests {
         let v4 = try commit(repo, "v4")
         #expect(try await webhook(serve, repo: repo).0 == 202)
         #expect(await eventually(120) { runningPods(serve, image: "demo/web:v4", count: 3) })
-        #expect(await eventually(30) { lastResult(serve) == "succeeded" && (lastSync(serve)?["commit"] as? [String: Any])?["sha"] as? String == v4 })
+        #expect(await eventually(30) { result(serve, commit: v4) == "succeeded" })
         #expect(await eventually(20) { requests.snapshot.last?.body == "web v4" })
         let answers = requests.stop()
         let failures = answers.filter { $0.error != nil }
