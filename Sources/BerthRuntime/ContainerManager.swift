@@ -340,7 +340,12 @@ public actor ContainerManager {
             record.error = nil
             records[record.id] = record
             exitReaders[record.id] = reader
-            try Self.save(record, dir: dir)
+            if record.spec.autoRemove == true {
+                // A short-lived --rm container may be gone (moved to the trash) already.
+                try? Self.save(record, dir: dir)
+            } else {
+                try Self.save(record, dir: dir)
+            }
             return record
 
         }
@@ -383,7 +388,12 @@ public actor ContainerManager {
     /// the last one, with the exit status from the shim's status line (or,
     /// for a container this process did not start, none).
     public func wait(_ id: String) async throws -> ContainerRecord {
-        guard var record = refresh(id) else { throw Self.notFound(id) }
+        // A --rm container this process started: its status line has the exit,
+        // even when its directory is gone already.
+        let known = records[id]
+        guard var record = (known?.spec.autoRemove == true && exitReaders[id] != nil) ? known : refresh(id) else {
+            throw Self.notFound(id)
+        }
         if record.phase != .running { return record }
         if let reader = exitReaders[id] {
             exitReaders[id] = nil
