@@ -1,4 +1,5 @@
 import BerthAPI
+import CBerthLinux
 import Foundation
 
 /// Where one container's cgroups live: one directory per v1 controller, or a
@@ -92,23 +93,18 @@ public enum CgroupManager {
     // MARK: - Lifecycle
 
     /// Creates `…/berth/<name>` under Berth's own cgroup and writes the limits.
-    public static func create(name: String, limits: ResourceLimits) throws -> CgroupPaths {
+    ///
+    /// `unifiedRoot` forces the v2 path on a cgroup2 directory (tests on a
+    /// "hybrid" v1 host use /sys/fs/cgroup/unified); nil detects the layout.
+    public static func create(name: String, limits: ResourceLimits, unifiedRoot: String? = nil) throws -> CgroupPaths {
+        if let unifiedRoot { return try createV2(base: unifiedRoot, name: name, limits: limits) }
         let hs = hierarchies()
         let own = ownPaths()
         if isUnified {
             guard let base = directory(for: "unified", hierarchies: hs, own: own) else {
                 throw BerthError(.runtime, "no cgroup v2 hierarchy found in /proc/self/mountinfo")
             }
-            let parent = base + "/berth"
-            try makeDirectory(parent)
-            // Delegate controllers to children (fails harmlessly where not allowed).
-            try? write(base + "/cgroup.subtree_control", "+memory +cpu +pids")
-            try? write(parent + "/cgroup.subtree_control", "+memory +cpu +pids")
-            let dir = parent + "/" + name
-            try makeDirectory(dir)
-            let paths = CgroupPaths(version: 2, directories: ["unified": dir])
-            do { try applyV2(dir, limits) } catch { remove(paths); throw error }
-            return paths
+            return try createV2(base: base, name: name, limits: limits)
         }
         var dirs: [String: String] = [:]
         // Creating a v1 cgroup costs milliseconds each: only controllers with
@@ -126,6 +122,30 @@ public enum CgroupManager {
         }
         let paths = CgroupPaths(version: 1, directories: dirs)
         do { try applyV1(dirs, limits) } catch { remove(paths); throw error }
+        return paths
+    }
+
+    /// v2: one directory `<base>/berth/<name>`, the limits, and the device
+    /// program (v2's replacement for devices.allow).
+    static func createV2(base: String, name: String, limits: ResourceLimits) throws -> CgroupPaths {
+        let parent = base + "/berth"
+        try makeDirectory(parent)
+        // Delegate controllers to children. Fails harmlessly where a controller
+        // is not available (bound to v1 on a hybrid host); a limit that needs
+        // it then fails below with the controller named.
+        for dir in [base, parent] {
+            for controller in ["memory", "cpu", "pids"] { try? write(dir + "/cgroup.subtree_control", "+" + controller) }
+        }
+        let dir = parent + "/" + name
+        try makeDirectory(dir)
+        let paths = CgroupPaths(version: 2, directories: ["unified": dir])
+        do {
+            try applyV2(dir, limits)
+            try attachDeviceProgram(dir)
+        } catch {
+            remove(paths)
+            throw error
+        }
         return paths
     }
 
@@ -155,20 +175,66 @@ public enum CgroupManager {
         }
     }
 
-    /// v2 has no devices.allow: device access there needs a BPF_CGROUP_DEVICE
-    /// program, which Berth does not load yet (the shim's /dev only holds the
-    /// standard nodes, and CAP_MKNOD + seccomp still apply).
+    /// The v2 limit files. A missing file means the controller is not enabled
+    /// for Berth's cgroup (on a hybrid host it belongs to v1): say so.
     static func applyV2(_ dir: String, _ limits: ResourceLimits) throws {
         if let bytes = limits.memoryBytes {
-            try write(dir + "/memory.max", String(bytes))
+            try writeV2(dir, "memory.max", String(bytes))
             try? write(dir + "/memory.swap.max", "0")
         }
-        if let millis = limits.cpuMillis { try write(dir + "/cpu.max", "\(max(1000, millis * 100)) 100000") }
+        if let millis = limits.cpuMillis { try writeV2(dir, "cpu.max", "\(max(1000, millis * 100)) 100000") }
         if let request = limits.cpuRequestMillis {
+            // Kubernetes' mapping of cpu.shares [2, 262144] onto cpu.weight [1, 10000].
             let shares = max(2, request * 1024 / 1000)
-            try write(dir + "/cpu.weight", String(1 + ((shares - 2) * 9999) / 262_142))
+            try writeV2(dir, "cpu.weight", String(1 + ((shares - 2) * 9999) / 262_142))
         }
-        if let max = limits.pidsLimit { try write(dir + "/pids.max", String(max)) }
+        if let max = limits.pidsLimit { try writeV2(dir, "pids.max", String(max)) }
+    }
+
+    static func writeV2(_ dir: String, _ file: String, _ value: String) throws {
+        guard access(dir + "/" + file, F_OK) == 0 else {
+            let controller = String(file.prefix(while: { $0 != "." }))
+            throw BerthError(.runtime, "cgroup v2 controller \(controller) is not enabled for \(dir) (no \(file))",
+                             hint: "enable it in the parent's cgroup.subtree_control, or run without that limit")
+        }
+        try write(dir + "/" + file, value)
+    }
+
+    /// v2 has no devices.allow: the same allowlist becomes a BPF_CGROUP_DEVICE
+    /// program attached to the container's cgroup (see devices_bpf.c).
+    static func attachDeviceProgram(_ dir: String) throws {
+        let rules = try deviceAllowList.map(deviceRule)
+        var err = [CChar](repeating: 0, count: 512)
+        let rc = rules.withUnsafeBufferPointer { buf in
+            berth_cgroup_attach_devices(dir, buf.baseAddress, Int32(buf.count), &err, err.count)
+        }
+        if rc != 0 {
+            throw BerthError(.runtime, "cgroup v2 device control: \(String(cString: err))",
+                             hint: "Berth needs root (CAP_SYS_ADMIN) and a kernel with CONFIG_CGROUP_BPF")
+        }
+    }
+
+    /// "c 1:3 rwm" → a rule for the BPF program.
+    static func deviceRule(_ line: String) throws -> berth_device_rule {
+        let parts = line.split(separator: " ")
+        let numbers = parts.count == 3 ? parts[1].split(separator: ":") : []
+        guard parts.count == 3, numbers.count == 2, let type = parts[0].utf8.first, "abc".utf8.contains(type) else {
+            throw BerthError(.internal, "bad device rule \(line)")
+        }
+        func number(_ s: Substring) -> Int32? { s == "*" ? -1 : Int32(s) }
+        guard let major = number(numbers[0]), let minor = number(numbers[1]) else {
+            throw BerthError(.internal, "bad device rule \(line)")
+        }
+        var accessBits: Int32 = 0
+        for c in parts[2] {
+            switch c {
+            case "m": accessBits |= 1
+            case "r": accessBits |= 2
+            case "w": accessBits |= 4
+            default: throw BerthError(.internal, "bad device rule \(line)")
+            }
+        }
+        return berth_device_rule(type: CChar(bitPattern: type), major: major, minor: minor, access: accessBits)
     }
 
     /// Kills whatever is left and removes the directories (retrying while the

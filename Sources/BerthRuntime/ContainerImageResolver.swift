@@ -13,4 +13,8 @@ extension ImageStore: ImageResolver {
     public func releaseImage(leaseID: String) async throws {
         try await releaseLease(leaseID)
     }
+
+    public nonisolated func leaseFile(leaseID: String) -> String? {
+        ImageStoreEngine.validLeaseID(leaseID) ? engine.leasesDir + "/" + leaseID : nil
+    }
 }

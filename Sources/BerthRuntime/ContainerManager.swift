@@ -18,29 +18,58 @@ public actor ContainerManager {
     /// Status pipes of containers this process started: their "exit" line
     /// ends a `wait` at once instead of polling the exit file.
     private var exitReaders: [String: LineReader] = [:]
+    /// A cgroup2 directory to create container cgroups under instead of the
+    /// detected layout (tests of the v2 path on a v1 "hybrid" host).
+    let cgroupV2Root: String?
 
     /// Opens (creating if needed) the data directory and re-adopts every
     /// container recorded there.
-    public init(dataDir: String, images: (any ImageResolver)? = nil, shimPath: String? = nil) throws {
+    public init(dataDir: String, images: (any ImageResolver)? = nil, shimPath: String? = nil,
+                cgroupV2Root: String? = nil) throws {
         LinuxTiming.mark("manager: init")
         self.dataDir = dataDir
         self.images = images
         self.shimPath = try shimPath ?? ShimProcess.locate()
-        for sub in ["containers", "sandboxes"] {
+        self.cgroupV2Root = cgroupV2Root
+        for sub in ["containers", "sandboxes", "trash"] where mkdir(dataDir + "/" + sub, 0o711) != 0 && errno != EEXIST {
             try FileManager.default.createDirectory(atPath: dataDir + "/" + sub, withIntermediateDirectories: true)
         }
         var loaded: [String: ContainerRecord] = [:]
+        let decoder = JSONDecoder()
         for sub in ["containers", "sandboxes"] {
             let dir = dataDir + "/" + sub
             for id in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
                 let file = dir + "/" + id + "/state.json"
                 guard let data = FileManager.default.contents(atPath: file),
-                      let record = try? JSONDecoder().decode(ContainerRecord.self, from: data) else { continue }
-                loaded[record.id] = Self.refreshed(record, dir: dir + "/" + id)
+                      let record = try? decoder.decode(ContainerRecord.self, from: data) else { continue }
+                let refreshed = Self.refreshed(record, dir: dir + "/" + id)
+                loaded[record.id] = refreshed
+                // Only what changed is written back: a CLI command must not rewrite every state file.
+                if refreshed != record { try? Self.save(refreshed, dir: dir + "/" + id) }
             }
         }
         records = loaded
-        for record in loaded.values { try? Self.save(record, dir: Self.directory(dataDir, record)) }
+        Self.collectTrash(dataDir + "/trash")
+    }
+
+    /// Directories of `--rm` containers whose shim died while removing them
+    /// (the shim moves a container here, then removes it): cgroups and files.
+    /// Recent entries are left to their shim, which is still at work.
+    static func collectTrash(_ trash: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: trash), !names.isEmpty else { return }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        for name in names {
+            let dir = trash + "/" + name
+            var st = stat()
+            guard stat(dir, &st) == 0, now.tv_sec - st.st_ctim.tv_sec > 30 else { continue }
+            if let data = FileManager.default.contents(atPath: dir + "/state.json"),
+               let record = try? JSONDecoder().decode(ContainerRecord.self, from: data), let cgroups = record.cgroups {
+                CgroupManager.remove(cgroups)
+            }
+            umount2(dir + "/rootfs", Int32(MNT_DETACH))
+            berth_remove_tree(dir)
+        }
     }
 
     // MARK: - Paths
@@ -116,7 +145,8 @@ public actor ContainerManager {
             uid: user.uid, gid: user.gid, additionalGids: user.additionalGids, hostname: hostname,
             readOnlyRootfs: options.readOnlyRootfs, capabilities: capabilities,
             noNewPrivileges: options.noNewPrivileges, mounts: options.mounts, limits: options.limits,
-            labels: options.labels, sandboxID: options.sandboxID, logMaxBytes: options.logMaxBytes)
+            labels: options.labels, sandboxID: options.sandboxID, logMaxBytes: options.logMaxBytes,
+            autoRemove: options.autoRemove ? true : nil, tty: options.tty ? true : nil)
         if let sandboxID = options.sandboxID, records[sandboxID]?.isSandbox != true {
             throw BerthError(.notFound, "sandbox \(sandboxID) does not exist")
         }
@@ -178,19 +208,24 @@ public actor ContainerManager {
 
     /// Starts a created (or stopped) container and returns once its process has
     /// exec'd. With `attach`, the shim also copies stdout/stderr to those fds.
+    /// With `stdin` (`-i`), that fd is the container's stdin, or with a tty
+    /// what the shim copies to the terminal; `terminalSize` (rows, columns)
+    /// is the tty's initial size.
     @discardableResult
-    public func start(_ id: String, attach: (Int32, Int32)? = nil) async throws -> ContainerRecord {
+    public func start(_ id: String, attach: (Int32, Int32)? = nil, stdin: Int32? = nil,
+                      terminalSize: (UInt16, UInt16)? = nil) async throws -> ContainerRecord {
         guard var record = records[id] else { throw Self.notFound(id) }
         if record.phase == .running { return record }
         let dir = Self.directory(dataDir, record)
         unlink(dir + "/exit.json")
         if let old = record.cgroups { CgroupManager.remove(old) }
-        let cgroups = try CgroupManager.create(name: id, limits: record.spec.limits)
+        let cgroups = try CgroupManager.create(name: id, limits: record.spec.limits, unifiedRoot: cgroupV2Root)
         LinuxTiming.mark("start: cgroups created")
         record.cgroups = cgroups
         do {
-            let configPath = try writeRunConfig(record, dir: dir, cgroups: cgroups, attach: attach != nil)
-            return try await launch(&record, mode: "run", configPath: configPath, dir: dir, attach: attach)
+            let configPath = try writeRunConfig(record, dir: dir, cgroups: cgroups, attach: attach != nil,
+                                                stdin: stdin != nil, terminalSize: terminalSize)
+            return try await launch(&record, mode: "run", configPath: configPath, dir: dir, attach: attach, stdin: stdin)
         } catch {
             CgroupManager.remove(cgroups)
             record.cgroups = nil
@@ -205,12 +240,12 @@ public actor ContainerManager {
         }
     }
 
-    private func writeRunConfig(_ record: ContainerRecord, dir: String, cgroups: CgroupPaths?, attach: Bool) throws -> String {
+    private func writeRunConfig(_ record: ContainerRecord, dir: String, cgroups: CgroupPaths?, attach: Bool,
+                                stdin: Bool, terminalSize: (UInt16, UInt16)?) throws -> String {
         let spec = record.spec
-        let seccompPath = dir + "/seccomp.bpf"
-        let bpf = try SeccompProfile.bpf(for: spec.capabilities, cacheDirectory: dataDir + "/seccomp")
-        LinuxTiming.mark("start: seccomp compiled")
-        try Self.writeFile(seccompPath, bpf)
+        // The compiled program is shared by every container with these capabilities.
+        let seccompPath = try SeccompProfile.programFile(for: spec.capabilities, cacheDirectory: dataDir + "/seccomp")
+        LinuxTiming.mark("start: seccomp program ready")
         var config = ShimConfig()
         config.add("rootfs", dir + "/rootfs")
         // overlayfs lists the top layer first.
@@ -245,6 +280,20 @@ public actor ContainerManager {
         config.add("log_max", String(spec.logMaxBytes))
         config.add("exit", dir + "/exit.json")
         if attach { config.add("attach", "1") }
+        if stdin { config.add("stdin", "1") }
+        if spec.tty == true {
+            config.add("tty", "1")
+            if let (rows, cols) = terminalSize {
+                config.add("tty_rows", String(rows))
+                config.add("tty_cols", String(cols))
+            }
+        }
+        if spec.autoRemove == true {
+            config.add("autoremove", "1")
+            config.add("container_dir", dir)
+            config.add("trash_dir", dataDir + "/trash/" + record.id)
+            if spec.imageDigest != nil, let lease = images?.leaseFile(leaseID: record.id) { config.add("lease", lease) }
+        }
         let path = dir + "/shim.config"
         try config.write(to: path)
         LinuxTiming.mark("start: shim config written")
@@ -252,7 +301,7 @@ public actor ContainerManager {
     }
 
     private func launch(_ record: inout ContainerRecord, mode: String, configPath: String, dir: String,
-                        attach: (Int32, Int32)?) async throws -> ContainerRecord {
+                        attach: (Int32, Int32)?, stdin: Int32? = nil) async throws -> ContainerRecord {
         var fds: [Int32] = [0, 0]
         guard berth_pipe_cloexec(&fds) == 0 else {
             throw BerthError(.runtime, "pipe: \(String(cString: strerror(errno)))")
@@ -261,7 +310,7 @@ public actor ContainerManager {
         let shimPid: pid_t
         do {
             shimPid = try ShimProcess.spawn(shim: shimPath, mode: mode, config: configPath, statusFD: fds[1],
-                                            attach: attach, stdio: nil, shimLog: dir + "/shim.log")
+                                            attach: attach, stdin: stdin, stdio: nil, shimLog: dir + "/shim.log")
         } catch {
             close(fds[1])
             throw error
@@ -291,7 +340,12 @@ public actor ContainerManager {
             record.error = nil
             records[record.id] = record
             exitReaders[record.id] = reader
-            try Self.save(record, dir: dir)
+            if record.spec.autoRemove == true {
+                // A short-lived --rm container may be gone (moved to the trash) already.
+                try? Self.save(record, dir: dir)
+            } else {
+                try Self.save(record, dir: dir)
+            }
             return record
 
         }
@@ -329,21 +383,54 @@ public actor ContainerManager {
     }
 
     /// Waits until the container has stopped and returns its final record.
+    ///
+    /// A `--rm` container is gone once it has stopped: the record returned is
+    /// the last one, with the exit status from the shim's status line (or,
+    /// for a container this process did not start, none).
     public func wait(_ id: String) async throws -> ContainerRecord {
-        guard var record = refresh(id) else { throw Self.notFound(id) }
+        // A --rm container this process started: its status line has the exit,
+        // even when its directory is gone already.
+        let known = records[id]
+        guard var record = (known?.spec.autoRemove == true && exitReaders[id] != nil) ? known : refresh(id) else {
+            throw Self.notFound(id)
+        }
         if record.phase != .running { return record }
         if let reader = exitReaders[id] {
             exitReaders[id] = nil
             while let line = await reader.nextLine() {
-                if line.hasPrefix("exit ") { LinuxTiming.mark("wait: \(line)"); break }
+                guard line.hasPrefix("exit ") else { continue }
+                LinuxTiming.mark("wait: \(line)")
+                if record.spec.autoRemove == true, let final = Self.exited(record, statusLine: line) {
+                    records[id] = nil
+                    return final
+                }
+                break
             }
         }
         while true {
-            guard let r = refresh(id) else { throw Self.notFound(id) }
+            guard let r = refresh(id) else {
+                guard record.spec.autoRemove == true else { throw Self.notFound(id) }
+                record.phase = .stopped
+                record.finishedAt = Self.now()
+                return record
+            }
             record = r
             if record.phase != .running { return record }
             try await Task.sleep(for: .milliseconds(10))
         }
+    }
+
+    /// The record after the shim's "exit <code> <signal> <oom>" line.
+    static func exited(_ record: ContainerRecord, statusLine: String) -> ContainerRecord? {
+        let words = statusLine.split(separator: " ")
+        guard words.count == 4, let code = Int(words[1]), let signal = Int(words[2]), let oom = Int(words[3]) else { return nil }
+        var r = record
+        r.phase = .stopped
+        r.exitCode = code
+        r.signal = signal == 0 ? nil : signal
+        r.oomKilled = oom != 0
+        r.finishedAt = now()
+        return r
     }
 
     // MARK: - Delete
@@ -352,7 +439,11 @@ public actor ContainerManager {
     /// cgroups, its directory and its record. The overlay and every other mount
     /// lived in the container's mount namespace and vanished with it.
     public func delete(_ id: String, force: Bool = false) async throws {
-        guard let record = refresh(id) else { throw Self.notFound(id) }
+        let wasAutoRemove = records[id]?.spec.autoRemove == true
+        guard let record = refresh(id) else {
+            if wasAutoRemove { return } // its shim removed it just now
+            throw Self.notFound(id)
+        }
         if record.phase == .running {
             guard force else {
                 throw BerthError(.conflict, "container \(record.name) is running",
@@ -360,6 +451,7 @@ public actor ContainerManager {
             }
             if let pid = verifiedPid(record) { Glibc.kill(pid, SIGKILL) }
             _ = try await wait(id)
+            if record.spec.autoRemove == true { records[id] = nil; return } // the shim removes it
         }
         if let cgroups = records[id]?.cgroups { CgroupManager.remove(cgroups) }
         let dir = Self.directory(dataDir, record)
@@ -410,10 +502,7 @@ public actor ContainerManager {
         }
         guard !command.isEmpty else { throw BerthError(.invalidArgument, "exec needs a command") }
         let dir = Self.directory(dataDir, record)
-        let seccompPath = dir + "/seccomp.bpf"
-        if !FileManager.default.fileExists(atPath: seccompPath) {
-            try Data(try SeccompProfile.bpf(for: record.spec.capabilities, cacheDirectory: dataDir + "/seccomp")).write(to: URL(fileURLWithPath: seccompPath))
-        }
+        let seccompPath = try SeccompProfile.programFile(for: record.spec.capabilities, cacheDirectory: dataDir + "/seccomp")
         var config = ShimConfig()
         config.addProcess(spec: record.spec, argv: command, env: record.spec.env, cwd: record.spec.workingDir,
                           seccompPath: seccompPath)
@@ -493,8 +582,7 @@ public actor ContainerManager {
             isSandbox: true)
         let dir = Self.directory(dataDir, record)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let seccompPath = dir + "/seccomp.bpf"
-        try Data(try SeccompProfile.bpf(for: .none, cacheDirectory: dataDir + "/seccomp")).write(to: URL(fileURLWithPath: seccompPath))
+        let seccompPath = try SeccompProfile.programFile(for: .none, cacheDirectory: dataDir + "/seccomp")
         var config = ShimConfig()
         config.add("hostname", hostname)
         config.add("seccomp", seccompPath)
@@ -540,6 +628,12 @@ public actor ContainerManager {
         guard let record = records[id] else { return nil }
         guard record.phase == .running else { return record }
         let dir = Self.directory(dataDir, record)
+        if record.spec.autoRemove == true, access(dir + "/state.json", F_OK) != 0 {
+            // Its shim removed it (`--rm`): gone, as in Docker.
+            records[id] = nil
+            exitReaders[id] = nil
+            return nil
+        }
         let updated = Self.refreshed(record, dir: dir)
         if updated != record {
             if updated.phase == .stopped, let cgroups = updated.cgroups, !updated.isSandbox {

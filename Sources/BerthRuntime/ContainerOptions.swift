@@ -33,6 +33,12 @@ public struct ContainerOptions: Sendable, Hashable, Codable {
     /// The log rotates to `container.log.1` past this size.
     public var logMaxBytes: Int64
     public var runAsNonRoot: Bool
+    /// `berth run --rm`: remove the container when it exits (done by its shim,
+    /// so it also happens for `-d --rm` with no Berth process around).
+    public var autoRemove: Bool = false
+    /// `berth run -t`: the process gets a terminal (a pty of the container's
+    /// devpts) as stdin, stdout and stderr; its output is logged as stdout.
+    public var tty: Bool = false
 
     public init(
         image: String? = nil, rootfs: String? = nil, name: String? = nil, entrypoint: [String]? = nil,
@@ -97,4 +103,11 @@ public struct ContainerImage: Sendable, Hashable, Codable {
 public protocol ImageResolver: Sendable {
     func resolveImage(_ reference: String, leaseID: String) async throws -> ContainerImage
     func releaseImage(leaseID: String) async throws
+    /// The file that holds the lease, if removing it releases the lease: the
+    /// shim of a `--rm` container unlinks it when the container is gone.
+    func leaseFile(leaseID: String) -> String?
+}
+
+extension ImageResolver {
+    public func leaseFile(leaseID: String) -> String? { nil }
 }

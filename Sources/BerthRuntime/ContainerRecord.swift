@@ -21,6 +21,11 @@ public struct ContainerSpec: Sendable, Hashable, Codable {
     public var labels: [String: String]
     public var sandboxID: String?
     public var logMaxBytes: Int64
+    /// `--rm`: the shim removes the container (directory, cgroups, image
+    /// lease) when it exits. Optional so that older state files still decode.
+    public var autoRemove: Bool? = nil
+    /// `-t`: a pty is the process' stdin/stdout/stderr.
+    public var tty: Bool? = nil
 }
 
 /// The persisted state machine of one container (`<dataDir>/containers/<id>/state.json`):

@@ -38,6 +38,22 @@ public enum SeccompProfile {
         return bytes
     }
 
+    /// The path of the compiled program for `capabilities` in `cacheDirectory`,
+    /// compiled and written there first if missing. The shim reads it by
+    /// path, so every container with the same capabilities shares one file
+    /// (no per-container copy on the start path).
+    public static func programFile(for capabilities: CapabilitySet, cacheDirectory: String) throws -> String {
+        let file = "\(cacheDirectory)/\(version)-\(capabilities.hex).bpf"
+        var st = stat()
+        if stat(file, &st) == 0, st.st_size > 0, st.st_size % 8 == 0 { return file }
+        let bytes = try bpf(for: capabilities, cacheDirectory: cacheDirectory)
+        if mkdir(cacheDirectory, 0o755) != 0 && errno != EEXIST {
+            throw BerthError(.runtime, "create \(cacheDirectory): \(String(cString: strerror(errno)))")
+        }
+        try ContainerManager.writeFile(file, bytes)
+        return file
+    }
+
     /// Changes whenever the rules below change, so stale cached programs are never used.
     static let version: String = {
         var h: UInt64 = 0xcbf2_9ce4_8422_2325 // FNV-1a over the rule text

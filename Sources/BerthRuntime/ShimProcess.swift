@@ -22,30 +22,40 @@ enum ShimProcess {
                          hint: "build it with `swift build` or set BERTH_SHIM to its path")
     }
 
-    /// Spawns the shim. `statusFD` becomes its fd 3; `attach` fds become 4 and 5;
-    /// `stdio` (if given) its 0, 1, 2, else /dev/null and `logPath`.
+    /// Spawns the shim. `statusFD` becomes its fd 3; `attach` fds become 4 and 5,
+    /// `stdin` (the container's, with -i) 6; `stdio` (if given) its 0, 1, 2,
+    /// else /dev/null and `logPath`.
     static func spawn(shim: String, mode: String, config: String, statusFD: Int32?, attach: (Int32, Int32)?,
-                      stdio: (Int32, Int32, Int32)?, shimLog: String?) throws -> pid_t {
+                      stdin: Int32? = nil, stdio: (Int32, Int32, Int32)?, shimLog: String?) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        // Order matters: fd 3 first (the pipe may sit on 4 or 5), then 4/5, then 0-2.
-        if let statusFD { posix_spawn_file_actions_adddup2(&actions, statusFD, 3) }
-        if let (o, e) = attach {
-            posix_spawn_file_actions_adddup2(&actions, o, 4)
-            posix_spawn_file_actions_adddup2(&actions, e, 5)
+        // Every source moves above the targets first, so that no dup2 below
+        // overwrites a source that happens to sit on fd 3…6 (a caller's pipe).
+        var high: [Int32] = []
+        defer { for fd in high { close(fd) } }
+        func lift(_ fd: Int32) -> Int32 {
+            let copy = fcntl(fd, F_DUPFD_CLOEXEC, 100)
+            if copy >= 0 { high.append(copy); return copy }
+            return fd
         }
+        if let statusFD { posix_spawn_file_actions_adddup2(&actions, lift(statusFD), 3) }
+        if let (o, e) = attach {
+            posix_spawn_file_actions_adddup2(&actions, lift(o), 4)
+            posix_spawn_file_actions_adddup2(&actions, lift(e), 5)
+        }
+        if let stdin { posix_spawn_file_actions_adddup2(&actions, lift(stdin), 6) }
         if let (i, o, e) = stdio {
-            posix_spawn_file_actions_adddup2(&actions, i, 0)
-            posix_spawn_file_actions_adddup2(&actions, o, 1)
-            posix_spawn_file_actions_adddup2(&actions, e, 2)
+            posix_spawn_file_actions_adddup2(&actions, lift(i), 0)
+            posix_spawn_file_actions_adddup2(&actions, lift(o), 1)
+            posix_spawn_file_actions_adddup2(&actions, lift(e), 2)
         } else {
             posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
             posix_spawn_file_actions_addopen(&actions, 1, shimLog ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o640)
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
         }
         // Nothing else of Berth's leaks into the container's monitor.
-        berth_spawn_addclosefrom(&actions, attach == nil ? (statusFD == nil ? 3 : 4) : 6)
+        berth_spawn_addclosefrom(&actions, stdin != nil ? 7 : attach != nil ? 6 : statusFD != nil ? 4 : 3)
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }

@@ -99,6 +99,16 @@ struct berth_config {
     char *oom_path;
     int attach;
     int timeout;
+    // --rm: the shim removes the container itself when it ends (docker's
+    // daemon does this for `run -d --rm`; Berth has no daemon to do it).
+    int autoremove;
+    char *container_dir, *trash_dir, *lease_path;
+    // -i: fd 6 of the shim is the container's stdin (or, with a tty, what
+    // the monitor copies to the terminal). -t: a pty from the container's
+    // own devpts is its stdin/stdout/stderr and controlling terminal.
+    int stdin_attach;
+    int tty;
+    unsigned short tty_rows, tty_cols;
 };
 
 static struct berth_config cfg;
@@ -115,7 +125,7 @@ static void set_title(const char *title) {
     snprintf(start, (size_t)(end - start) + 1, "%s", title);
     prctl(PR_SET_NAME, title, 0, 0, 0);
 }
-static int attach_out = -1, attach_err = -1;
+static int attach_out = -1, attach_err = -1, attach_in = -1;
 
 static void status_write(const char *s) {
     if (status_fd < 0) return;
@@ -227,6 +237,14 @@ static int load_config(const char *path, char *err, size_t errlen) {
         else if (!strcmp(key, "oom")) cfg.oom_path = val;
         else if (!strcmp(key, "attach")) cfg.attach = atoi(val);
         else if (!strcmp(key, "timeout")) cfg.timeout = atoi(val);
+        else if (!strcmp(key, "autoremove")) cfg.autoremove = atoi(val);
+        else if (!strcmp(key, "stdin")) cfg.stdin_attach = atoi(val);
+        else if (!strcmp(key, "tty")) cfg.tty = atoi(val);
+        else if (!strcmp(key, "tty_rows")) cfg.tty_rows = (unsigned short)atoi(val);
+        else if (!strcmp(key, "tty_cols")) cfg.tty_cols = (unsigned short)atoi(val);
+        else if (!strcmp(key, "container_dir")) cfg.container_dir = val;
+        else if (!strcmp(key, "trash_dir")) cfg.trash_dir = val;
+        else if (!strcmp(key, "lease")) cfg.lease_path = val;
     }
     cfg.argv[cfg.argc] = NULL;
     cfg.envp[cfg.envc] = NULL;
@@ -589,8 +607,69 @@ static void __attribute__((noreturn)) run_pause(void) {
 // MARK: - Child of clone
 
 struct child_pipes {
-    int sync_r, out_w, err_w, init_w;
+    int sync_r, out_w, err_w, init_w, tty_sock;
 };
+
+/// -t: opens a pty in the container's own devpts (after pivot_root, so that
+/// `tty` inside names /dev/pts/0 of the container), sends the master to the
+/// monitor over `sock` (SCM_RIGHTS, as runc's console socket) and returns
+/// the slave, owned by the container's user.
+static int open_tty(int sock) {
+    int master = open("/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) child_fail("open /dev/pts/ptmx");
+    int unlock = 0;
+    if (ioctl(master, TIOCSPTLCK, &unlock) < 0) child_fail("unlock pty");
+    unsigned int n = 0;
+    if (ioctl(master, TIOCGPTN, &n) < 0) child_fail("get pty number");
+    char path[64];
+    snprintf(path, sizeof(path), "/dev/pts/%u", n);
+    int slave = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0) child_failf("open %s", path);
+    if (fchown(slave, cfg.uid, 5) < 0 && fchown(slave, cfg.uid, cfg.gid) < 0) child_fail("chown pty");
+    if (cfg.tty_rows && cfg.tty_cols) {
+        struct winsize ws = {cfg.tty_rows, cfg.tty_cols, 0, 0};
+        ioctl(slave, TIOCSWINSZ, &ws);
+    }
+    char dummy = 't';
+    struct iovec iov = {&dummy, 1};
+    char control[CMSG_SPACE(sizeof(int))];
+    memset(control, 0, sizeof(control));
+    struct msghdr msg;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &master, sizeof(int));
+    if (sendmsg(sock, &msg, 0) < 0) child_fail("send pty to monitor");
+    close(master);
+    close(sock);
+    return slave;
+}
+
+static int receive_fd(int sock) {
+    char dummy;
+    struct iovec iov = {&dummy, 1};
+    char control[CMSG_SPACE(sizeof(int))];
+    struct msghdr msg;
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    ssize_t r;
+    do { r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); } while (r < 0 && errno == EINTR);
+    if (r <= 0) return -1;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    if (!c || c->cmsg_type != SCM_RIGHTS) return -1;
+    int fd;
+    memcpy(&fd, CMSG_DATA(c), sizeof(int));
+    return fd;
+}
 
 static void __attribute__((noreturn)) container_child(struct child_pipes pp, int is_pause) {
     char c;
@@ -606,8 +685,10 @@ static void __attribute__((noreturn)) container_child(struct child_pipes pp, int
 
     int devnull = open("/dev/null", O_RDWR);
     if (devnull < 0) child_fail("open /dev/null");
-    if (dup2(devnull, 0) < 0 || dup2(pp.out_w, 1) < 0 || dup2(pp.err_w, 2) < 0) child_fail("dup2 stdio");
+    int in = (attach_in >= 0 && !cfg.tty) ? attach_in : devnull;
+    if (dup2(in, 0) < 0 || dup2(pp.out_w, 1) < 0 || dup2(pp.err_w, 2) < 0) child_fail("dup2 stdio");
     if (devnull > 2) close(devnull);
+    if (attach_in >= 0) close(attach_in);
     if (pp.out_w > 2) close(pp.out_w);
     if (pp.err_w > 2) close(pp.err_w);
 
@@ -624,6 +705,7 @@ static void __attribute__((noreturn)) container_child(struct child_pipes pp, int
     }
 
     setup_rootfs();
+    int tty_slave = cfg.tty ? open_tty(pp.tty_sock) : -1;
     for (int i = 0; i < cfg.nrlimits; i++) {
         struct rlimit rl = {cfg.rlimits[i].soft, cfg.rlimits[i].hard};
         if (setrlimit(cfg.rlimits[i].res, &rl) < 0) child_fail("setrlimit");
@@ -634,8 +716,14 @@ static void __attribute__((noreturn)) container_child(struct child_pipes pp, int
         close(pp.init_w);
         sigprocmask(SIG_SETMASK, &old, NULL);
         setsid();
+        if (tty_slave >= 0) {
+            if (ioctl(tty_slave, TIOCSCTTY, 0) < 0) child_fail("set controlling terminal");
+            if (dup2(tty_slave, 0) < 0 || dup2(tty_slave, 1) < 0 || dup2(tty_slave, 2) < 0) child_fail("dup2 tty");
+            if (tty_slave > 2) close(tty_slave);
+        }
         exec_process();
     }
+    if (tty_slave >= 0) close(tty_slave);
     close(error_fd);
     error_fd = -1;
     run_init(main_pid, pp.init_w);
@@ -778,8 +866,8 @@ static void write_exit(int code, int sig, int oom, const char *error) {
                 fputc('"', f);
             }
             fputs("}\n", f);
-            fflush(f);
-            fsync(fileno(f));
+            // No fsync: the file must outlive Berth (a process), not the host,
+            // whose crash takes the container with it; fsync cost milliseconds.
             fclose(f);
             rename(tmp, cfg.exit_path);
         }
@@ -801,13 +889,66 @@ static int join_cgroups(pid_t pid, char *err, size_t errlen) {
     return 0;
 }
 
+// MARK: - Auto-remove (--rm)
+
+/// rmdir of a cgroup whose last task may still be on its way out (EBUSY):
+/// kill what is left, retry briefly.
+static void remove_cgroup_dir(const char *dir) {
+    char procs[4096];
+    snprintf(procs, sizeof(procs), "%s/cgroup.procs", dir);
+    for (int attempt = 0; attempt < 100; attempt++) {
+        if (rmdir(dir) == 0 || errno == ENOENT) return;
+        size_t len = 0;
+        char *text = read_file(procs, &len);
+        if (text) {
+            for (char *p = text; *p;) {
+                long pid = strtol(p, &p, 10);
+                if (pid > 0) kill((pid_t)pid, SIGKILL);
+                while (*p == '\n') p++;
+                if (*p && (*p < '0' || *p > '9')) break;
+            }
+            free(text);
+        }
+        usleep(attempt < 10 ? 1000 : 20000);
+    }
+}
+
+/// The container is gone from `berth ps` at once (its directory moves to the
+/// trash, atomically) before anyone learns the exit code; then the shim
+/// removes the cgroups, the directory and the image lease after telling
+/// Berth, so a foreground `run --rm` does not wait for the removal. A shim
+/// killed halfway leaves a trash directory that the next Berth collects.
+static void auto_remove(const char *exit_line) {
+    if (rename(cfg.container_dir, cfg.trash_dir) < 0) {
+        // Keep the record (with its exit file) rather than lose the container silently.
+        write_exit(-1, 0, 0, "auto-remove: cannot move the container directory to the trash");
+        status_write(exit_line);
+        return;
+    }
+    status_write(exit_line);
+    if (status_fd >= 0) close(status_fd);
+    status_fd = -1;
+    for (int i = 0; i < cfg.ncgroups; i++) {
+        char dir[4096];
+        snprintf(dir, sizeof(dir), "%s", cfg.cgroups[i]);
+        char *slash = strrchr(dir, '/');
+        if (slash && !strcmp(slash, "/cgroup.procs")) {
+            *slash = 0;
+            remove_cgroup_dir(dir);
+        }
+    }
+    if (cfg.lease_path) unlink(cfg.lease_path);
+    berth_remove_tree(cfg.trash_dir);
+}
+
 // MARK: - run / pause
 
 static int monitor_main(int is_pause) {
     char err[512];
-    int outp[2], errp[2], errorp[2], syncp[2], initp[2];
+    int outp[2], errp[2], errorp[2], syncp[2], initp[2], ttyp[2] = {-1, -1};
     if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(errorp, O_CLOEXEC) < 0 ||
-        pipe2(syncp, O_CLOEXEC) < 0 || pipe2(initp, O_CLOEXEC) < 0) {
+        pipe2(syncp, O_CLOEXEC) < 0 || pipe2(initp, O_CLOEXEC) < 0 ||
+        (cfg.tty && !is_pause && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ttyp) < 0)) {
         snprintf(err, sizeof(err), "err pipe: %s\n", strerror(errno));
         status_write(err);
         return 1;
@@ -832,7 +973,8 @@ static int monitor_main(int is_pause) {
         if (status_fd >= 0) close(status_fd);
         if (attach_out >= 0) close(attach_out);
         if (attach_err >= 0) close(attach_err);
-        struct child_pipes pp = {syncp[0], outp[1], errp[1], initp[1]};
+        if (ttyp[0] >= 0) close(ttyp[0]);
+        struct child_pipes pp = {syncp[0], outp[1], errp[1], initp[1], ttyp[1]};
         container_child(pp, is_pause);
     }
     close(outp[1]);
@@ -840,6 +982,8 @@ static int monitor_main(int is_pause) {
     close(errorp[1]);
     close(syncp[0]);
     close(initp[1]);
+    if (ttyp[1] >= 0) close(ttyp[1]);
+    if (attach_in >= 0 && !cfg.tty) { close(attach_in); attach_in = -1; } // the container has it
 
     if (join_cgroups(pid, err + 4, sizeof(err) - 8) < 0) {
         kill(pid, SIGKILL);
@@ -870,32 +1014,52 @@ static int monitor_main(int is_pause) {
         write_exit(127, 0, 0, err + 4);
         return 1;
     }
+    int master = -1;
+    if (ttyp[0] >= 0) {
+        master = receive_fd(ttyp[0]);
+        close(ttyp[0]);
+    }
     char ok[64];
     snprintf(ok, sizeof(ok), "ok %d %d\n", (int)pid, (int)getpid());
     status_write(ok);
 
     open_log();
-    static struct log_stream so, se;
-    so.fd = outp[0]; so.name = "stdout"; so.attach_fd = attach_out; so.len = 0;
+    // With -t the terminal's output is the container's stdout; the pipes
+    // then carry nothing and close when its init exits.
+    static struct log_stream so, se, sty;
+    so.fd = outp[0]; so.name = "stdout"; so.attach_fd = master >= 0 ? -1 : attach_out; so.len = 0;
     se.fd = errp[0]; se.name = "stderr"; se.attach_fd = attach_err; se.len = 0;
-    int open_out = 1, open_err = 1;
-    while (open_out || open_err) {
-        struct pollfd fds[2];
+    sty.fd = master; sty.name = "stdout"; sty.attach_fd = attach_out; sty.len = 0;
+    int open_out = 1, open_err = 1, tty_open = master >= 0, open_in = master >= 0 && attach_in >= 0;
+    while (open_out || open_err || tty_open) {
+        struct pollfd fds[4];
         int n = 0;
         if (open_out) { fds[n].fd = so.fd; fds[n].events = POLLIN; n++; }
         if (open_err) { fds[n].fd = se.fd; fds[n].events = POLLIN; n++; }
+        if (tty_open) { fds[n].fd = sty.fd; fds[n].events = POLLIN; n++; }
+        if (open_in) { fds[n].fd = attach_in; fds[n].events = POLLIN; n++; }
         if (poll(fds, (nfds_t)n, -1) < 0) {
             if (errno == EINTR) continue;
             break;
         }
         for (int i = 0; i < n; i++) {
             if (!(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-            struct log_stream *s = fds[i].fd == so.fd ? &so : &se;
+            if (fds[i].fd == attach_in) {
+                // Keystrokes (or piped input) to the terminal.
+                char buf[4096];
+                ssize_t r = read(attach_in, buf, sizeof(buf));
+                if (r < 0 && errno == EINTR) continue;
+                if (r <= 0) { open_in = 0; continue; }
+                write_all(master, buf, (size_t)r);
+                continue;
+            }
+            struct log_stream *s = fds[i].fd == so.fd ? &so : fds[i].fd == se.fd ? &se : &sty;
             if (!pump(s)) {
-                if (s == &so) open_out = 0; else open_err = 0;
+                if (s == &so) open_out = 0; else if (s == &se) open_err = 0; else tty_open = 0;
             }
         }
     }
+    if (master >= 0) close(master);
     int st = 0;
     while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
     int main_status = st;
@@ -907,9 +1071,15 @@ static int monitor_main(int is_pause) {
     if (WIFEXITED(main_status)) code = WEXITSTATUS(main_status);
     else { sig = WTERMSIG(main_status); code = 128 + sig; }
     int oom = oom_kills() > 0;
-    write_exit(code, sig, oom, NULL);
     char line[96];
     snprintf(line, sizeof(line), "exit %d %d %d\n", code, sig, oom);
+    if (cfg.autoremove && cfg.container_dir && cfg.trash_dir) {
+        if (log_fd >= 0) close(log_fd);
+        log_fd = -1;
+        auto_remove(line);
+        return 0;
+    }
+    write_exit(code, sig, oom, NULL);
     status_write(line);
     if (log_fd >= 0) close(log_fd);
     return 0;
@@ -1016,6 +1186,18 @@ int berth_write_file(const char *path, const void *data, size_t len) {
     return 0;
 }
 
+int berth_openpty(int *master, int *slave) {
+    int m = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (m < 0) return -1;
+    char name[64];
+    if (grantpt(m) < 0 || unlockpt(m) < 0 || ptsname_r(m, name, sizeof(name)) != 0) { close(m); return -1; }
+    int s = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (s < 0) { close(m); return -1; }
+    *master = m;
+    *slave = s;
+    return 0;
+}
+
 int berth_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
 
 int berth_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from) {
@@ -1075,6 +1257,10 @@ int berth_shim_main(int argc, char **argv) {
         attach_err = fcntl(5, F_DUPFD_CLOEXEC, 10);
         close(4);
         close(5);
+    }
+    if (cfg.stdin_attach) {
+        attach_in = fcntl(6, F_DUPFD_CLOEXEC, 10);
+        close(6);
     }
     if (!strcmp(mode, "exec")) return exec_main();
     int is_pause = !strcmp(mode, "pause");

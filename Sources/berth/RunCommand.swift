@@ -12,6 +12,8 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var global: ContainerGlobalOptions
     @Flag(name: .shortAndLong, help: "Run in the background and print the container id.") var detach = false
     @Flag(name: .long, help: "Remove the container when it exits.") var rm = false
+    @Flag(name: .shortAndLong, help: "Keep stdin attached (the container reads this terminal or pipe).") var interactive = false
+    @Flag(name: .shortAndLong, help: "Give the container a terminal (pty).") var tty = false
     @Option(name: .long, help: "Name of the container.") var name: String?
     @Option(name: .shortAndLong, help: "Environment variable K=V (repeatable).") var env: [String] = []
     @Option(name: [.customShort("m"), .long], help: "Memory limit (e.g. 128m).") var memory: String?
@@ -65,16 +67,33 @@ struct RunCommand: AsyncParsableCommand {
             options.mounts.append(Mount(hostPath: host, containerPath: parts[1], readOnly: parts.count > 2 && parts[2] == "ro"))
         }
 
+        options.autoRemove = rm
+        options.tty = tty
         let manager = try global.manager()
         let record = try await manager.create(options)
+        if detach && (interactive || tty) {
+            throw ValidationError("-d with -i or -t is not supported: Berth has no daemon to attach to later")
+        }
         if detach {
-            try await manager.start(record.id)
+            do {
+                try await manager.start(record.id)
+            } catch {
+                if rm { try? await manager.delete(record.id, force: true) }
+                throw error
+            }
             print(record.id)
             return
         }
+        // -t on a terminal: raw mode here, so keystrokes (Ctrl-C too) reach the
+        // container's terminal, whose line discipline does the rest (as docker).
+        let terminal = tty && interactive ? RawTerminal(fd: STDIN_FILENO) : nil
+        defer { terminal?.restore() }
         do {
-            try await manager.start(record.id, attach: (STDOUT_FILENO, STDERR_FILENO))
+            try await manager.start(record.id, attach: (STDOUT_FILENO, STDERR_FILENO),
+                                    stdin: interactive ? STDIN_FILENO : nil,
+                                    terminalSize: tty ? RawTerminal.size(of: STDOUT_FILENO) : nil)
         } catch let error as BerthError {
+            terminal?.restore()
             if rm { try? await manager.delete(record.id, force: true) }
             // Docker's codes: 127 command not found, 126 not executable, 125 anything else.
             FileHandle.standardError.write(Data("berth: \(error)\n".utf8))
@@ -92,8 +111,38 @@ struct RunCommand: AsyncParsableCommand {
         }
         let done = try await manager.wait(record.id)
         sources.forEach { $0.cancel() }
-        if rm { try await manager.delete(record.id, force: true) }
+        // With --rm the shim removes the container (after reporting the exit).
+        terminal?.restore()
         if done.oomKilled { FileHandle.standardError.write(Data("berth: container \(done.name) was OOM-killed\n".utf8)) }
         if let code = done.exitCode, code != 0 { throw ExitCode(Int32(code)) }
+    }
+}
+
+/// The CLI's terminal in raw mode for `run -it`, restored on exit.
+final class RawTerminal {
+    let fd: Int32
+    let saved: termios?
+
+    init?(fd: Int32) {
+        guard isatty(fd) == 1 else { return nil }
+        var t = termios()
+        guard tcgetattr(fd, &t) == 0 else { return nil }
+        self.fd = fd
+        self.saved = t
+        var raw = t
+        cfmakeraw(&raw)
+        tcsetattr(fd, TCSANOW, &raw)
+    }
+
+    func restore() {
+        guard var t = saved else { return }
+        tcsetattr(fd, TCSANOW, &t)
+    }
+
+    /// (rows, columns) of a terminal, nil if `fd` is none.
+    static func size(of fd: Int32) -> (UInt16, UInt16)? {
+        var ws = winsize()
+        guard ioctl(fd, UInt(TIOCGWINSZ), &ws) == 0, ws.ws_row > 0 else { return nil }
+        return (ws.ws_row, ws.ws_col)
     }
 }

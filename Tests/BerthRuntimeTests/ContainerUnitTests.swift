@@ -63,4 +63,36 @@ struct ContainerUnitTests {
         #expect(try LinuxUser.resolve(nil, layers: [root]).uid == 0)
         #expect(throws: BerthError.self) { try LinuxUser.resolve("daemon", layers: [root]) }
     }
+
+    /// The v2 limit files, written into a plain directory standing in for a
+    /// cgroup (no v2 controllers are free on this v1 "hybrid" test host).
+    @Test func cgroupV2LimitFiles() throws {
+        let dir = NSTemporaryDirectory() + "berth-cgv2-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for f in ["memory.max", "memory.swap.max", "cpu.max", "cpu.weight", "pids.max"] {
+            FileManager.default.createFile(atPath: dir + "/" + f, contents: Data())
+        }
+        try CgroupManager.applyV2(dir, ResourceLimits(memoryBytes: 64 << 20, cpuMillis: 500, cpuRequestMillis: 250, pidsLimit: 32))
+        func read(_ f: String) throws -> String { try String(contentsOfFile: dir + "/" + f, encoding: .utf8) }
+        #expect(try read("memory.max") == "67108864")
+        #expect(try read("memory.swap.max") == "0")
+        #expect(try read("cpu.max") == "50000 100000")
+        #expect(try read("cpu.weight") == "10") // 250m → 256 shares → weight 10, as Kubernetes maps it
+        #expect(try read("pids.max") == "32")
+        try FileManager.default.removeItem(atPath: dir + "/pids.max")
+        let error = #expect(throws: BerthError.self) { try CgroupManager.applyV2(dir, ResourceLimits(pidsLimit: 1)) }
+        #expect(error?.message.contains("controller pids is not enabled") == true)
+    }
+
+    @Test func deviceRulesForTheBPFProgram() throws {
+        let rule = try CgroupManager.deviceRule("c 1:3 rwm")
+        #expect(rule.type == CChar(UInt8(ascii: "c")) && rule.major == 1 && rule.minor == 3 && rule.access == 7)
+        let wildcard = try CgroupManager.deviceRule("c *:* m")
+        #expect(wildcard.major == -1 && wildcard.minor == -1 && wildcard.access == 1)
+        #expect(try CgroupManager.deviceRule("c 136:* rw").access == 6)
+        #expect(throws: BerthError.self) { try CgroupManager.deviceRule("x 1:3 rwm") }
+        #expect(throws: BerthError.self) { try CgroupManager.deviceRule("c 1:3 rwz") }
+        #expect(CgroupManager.deviceAllowList.allSatisfy { (try? CgroupManager.deviceRule($0)) != nil })
+    }
 }

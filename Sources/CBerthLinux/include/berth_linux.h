@@ -2,6 +2,7 @@
 #define BERTH_LINUX_H
 
 #include <spawn.h>
+#include <stddef.h>
 
 /// The whole container monitor ("shim"), in C so that the child of clone(2)
 /// runs no Swift. `argv` is `berth-shim run|pause|exec CONFIG`; CONFIG is a
@@ -29,5 +30,24 @@ int berth_remove_tree(const char *path);
 
 /// Writes `len` bytes to `path` atomically (temp file + rename).
 int berth_write_file(const char *path, const void *data, size_t len);
+
+/// One device cgroup rule, as a line of v1's devices.allow: type 'c', 'b' or
+/// 'a' (all), major/minor (-1 = any), access bits 1 = mknod, 2 = read, 4 = write.
+struct berth_device_rule {
+    char type;
+    int major;
+    int minor;
+    int access;
+};
+
+/// cgroup v2 device control: builds a BPF_PROG_TYPE_CGROUP_DEVICE program
+/// that allows exactly `rules` (everything else EPERM) and attaches it to the
+/// cgroup directory (BPF_F_ALLOW_MULTI). Returns 0, or -1 with `err` set.
+int berth_cgroup_attach_devices(const char *cgroup_dir, const struct berth_device_rule *rules, int count,
+                                char *err, size_t errlen);
+
+/// A host pty pair (posix_openpt + grantpt + unlockpt + open of the slave),
+/// both O_CLOEXEC|O_NOCTTY: tests stand it in for a user's terminal.
+int berth_openpty(int *master, int *slave);
 
 #endif
