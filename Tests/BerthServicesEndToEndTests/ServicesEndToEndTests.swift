@@ -310,8 +310,12 @@ struct ServicesEndToEndTests {
             #expect(outside.status != 0)
             #expect(outside.output.contains("40000") && outside.output.contains("30000"), "apply output: \(outside.output)")
 
-            // Re-applying the holder is fine; a Service without nodePort gets a free one.
+            // Re-applying the holder is fine (and keeps its ClusterIP); a Service without nodePort gets a free one.
+            let firstIP = try clusterIP(cluster, "first")
             try cluster.apply(Self.service(name: "first", nodePort: port))
+            try waitUntil("first has its ClusterIP again after the re-apply", timeout: 20) {
+                (try serviceSpec(cluster, "first")["clusterIP"] as? String) == firstIP
+            }
             try cluster.apply(Self.service(name: "auto", type: "NodePort"))
             var allocated: Int?
             try waitUntil("auto gets a nodePort", timeout: 20) {
