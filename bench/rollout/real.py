@@ -8,10 +8,11 @@ CIDRs and nftables tables). Measured: apply of a new template -> Available
 ReplicaSet at 0), polled every 20 ms over the API.
 
 The probe time the algorithm has to wait: each wave of new pods must pass one
-readiness probe before the controller may move on. The waves are counted from
-the Deployment controller's "Scaled up replica set <new>" events; the wait is
-counted as one probe period per wave (the worst case for a probe that passes
-at its first run). overhead = apply->Available - waves x periodSeconds, i.e.
+readiness probe before the controller may move on, and one wait lets at most
+maxSurge + maxUnavailable new pods become ready (defaults: 25 % each, so 3 + 2
+of 10 replicas: 2 waves). Each wave is counted as one probe period (the worst
+case for a probe that passes at its first run). The controller's scale-up
+steps (from its ScalingReplicaSet events) are printed beside it. overhead = apply->Available - waves x periodSeconds, i.e.
 everything Berth spends besides waiting for probes: controllers, scheduling,
 sandboxes, container starts, status writes.
 
@@ -194,11 +195,17 @@ def main():
             done = cluster.wait_available(args.replicas)
             total = done - start
             rs = new_replica_set(cluster, version)
-            waves = cluster.scale_up_events(rs) if rs else 0
+            steps = cluster.scale_up_events(rs) if rs else 0
+            # The fewest probe waits the algorithm needs: each wait lets at
+            # most maxSurge + maxUnavailable (25 % each: ceil 3 + floor 2 of 10)
+            # new pods become ready.
+            surge = -(-args.replicas * 25 // 100)
+            unavailable = args.replicas * 25 // 100
+            waves = -(-args.replicas // max(1, surge + unavailable))
             overhead = total - waves * 1.0
             results.append((total, waves, overhead))
-            print("rollout-real: run %d: apply -> Available %.2fs, %d waves x 1s probe period, overhead %.2fs"
-                  % (run, total, waves, overhead))
+            print("rollout-real: run %d: apply -> Available %.2fs; %d probe waves x 1s (the controller scaled up %d times); overhead %.2fs"
+                  % (run, total, waves, steps, overhead))
             time.sleep(1)
     finally:
         cluster.destroy()
