@@ -28,6 +28,15 @@ public struct CrashLoopBackoff: Sendable {
         return now < until ? until : nil
     }
 
+    /// kubelet's `IsInBackOffSinceUpdate`: while less than the current
+    /// delay has passed since the last failure, the time the backoff ends;
+    /// nil when a new attempt is allowed now (or `key` never failed).
+    public func backoffSinceUpdate(_ key: String, now: Date) -> Date? {
+        guard let entry = entries[key], !expired(entry, at: now) else { return nil }
+        let until = entry.lastUpdate.addingTimeInterval(entry.delay)
+        return now < until ? until : nil
+    }
+
     /// The current delay of `key` (for messages: "back-off 20s restarting …").
     public func delay(_ key: String) -> TimeInterval { entries[key]?.delay ?? 0 }
 
@@ -41,4 +50,7 @@ public struct CrashLoopBackoff: Sendable {
     }
 
     public mutating func reset(_ key: String) { entries[key] = nil }
+
+    /// Drops every key that starts with `prefix` (a deleted pod's "uid/…").
+    public mutating func forget(prefix: String) { entries = entries.filter { !$0.key.hasPrefix(prefix) } }
 }

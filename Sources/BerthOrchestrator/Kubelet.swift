@@ -28,6 +28,10 @@ public actor Kubelet {
     /// Terminating pods waiting for the Services to stop sending to them, since when.
     var draining: [String: Date] = [:]
     var backoff = CrashLoopBackoff()
+    /// Image pull backoff per pod and image (kubelet's image manager): a
+    /// failed pull waits 10 s, doubling to 300 s, before the next attempt;
+    /// in between the container is Waiting with ImagePullBackOff.
+    var pullBackoff = CrashLoopBackoff()
 
     public init(store: any OrchestratorStore, runtime: any NodeRuntime, clock: any OrchestratorClock,
                 transport: any ProbeTransport, nodeName: String, dataDir: String,
@@ -259,20 +263,7 @@ public actor Kubelet {
     private func createAndStart(_ pod: Pod, _ container: Container, _ record: inout ContainerRecord,
                                 _ state: inout PodState, kind: String) async throws -> ReconcileResult {
         guard let sandboxID = state.sandboxID else { return .requeueAfter(pollInterval) }
-        do {
-            let image = try await runtime.ensureImage(container.image, pullPolicy: Self.pullPolicy(container))
-            record.imageID = image.digest
-        } catch let error as BerthError {
-            let reason = error.code == .imageNotFound ? "ErrImageNeverPull" : "ErrImagePull"
-            let message = error.code == .imageNotFound
-                ? "Container image \"\(container.image)\" is not present with pull policy of Never"
-                : error.message
-            if record.waiting?.reason != reason {
-                await event(pod, reason == "ErrImageNeverPull" ? "ErrImageNeverPull" : "Failed", message, warning: true)
-            }
-            record.waiting = ContainerStatus.Waiting(reason: reason, message: message)
-            return .requeueAfter(10)
-        }
+        if let wait = try await ensureImage(pod, container, &record) { return wait }
         let config: ContainerConfig
         do {
             config = try await configBuilder.build(pod: pod, container: container, podIP: state.podIP,
@@ -299,7 +290,59 @@ public actor Kubelet {
         record.startedAt = clock.now()
         record.waiting = nil
         record.resetProbes()
-        return .requeueAfter(pollInterval)
+        // A probe without an initial delay runs right after the start (as
+        // the kubelet's probe workers do), not one poll interval later: a
+        // rolling update waits for it once per wave.
+        let delays = [container.startupProbe, container.readinessProbe, container.livenessProbe]
+            .compactMap { $0 }.map { TimeInterval($0.initialDelaySeconds ?? 0) }
+        return .requeueAfter(min(pollInterval, max(0.05, delays.min() ?? pollInterval)))
+    }
+
+    /// Makes the container's image available, with Kubernetes' image-pull
+    /// semantics: a failed pull leaves the container Waiting with
+    /// ErrImagePull and the registry's message, the next passes show
+    /// ImagePullBackOff until the backoff (10 s doubling to 5 min) allows
+    /// another attempt. Returns nil when the image is there, else when to
+    /// look again.
+    private func ensureImage(_ pod: Pod, _ container: Container, _ record: inout ContainerRecord) async throws -> ReconcileResult? {
+        let now = clock.now()
+        let key = "\(pod.uid)/\(container.image)"
+        let image = container.image
+        if let until = pullBackoff.backoffSinceUpdate(key, now: now) {
+            let message = "Back-off pulling image \"\(image)\""
+            if record.waiting?.reason != "ImagePullBackOff" {
+                await event(pod, "BackOff", message)
+                await event(pod, "Failed", "Error: ImagePullBackOff", warning: true)
+            }
+            record.waiting = ContainerStatus.Waiting(reason: "ImagePullBackOff", message: message)
+            return .requeueAfter(max(0.001, until.timeIntervalSince(now)))
+        }
+        let policy = Self.pullPolicy(container)
+        do {
+            let summary = try await runtime.ensureImage(image, pullPolicy: policy)
+            record.imageID = summary.digest
+            if let warning = summary.pullWarning {
+                await event(pod, "PullFailedUsingLocal", warning, warning: true)
+            }
+            pullBackoff.reset(key)
+            return nil
+        } catch let error as BerthError where error.code == .imageNotFound && policy == "Never" {
+            let message = "Container image \"\(image)\" is not present with pull policy of Never"
+            if record.waiting?.reason != "ErrImageNeverPull" {
+                await event(pod, "ErrImageNeverPull", message, warning: true)
+            }
+            record.waiting = ContainerStatus.Waiting(reason: "ErrImageNeverPull", message: message)
+            return .requeueAfter(10)
+        } catch {
+            let message = (error as? BerthError)?.message ?? "\(error)"
+            pullBackoff.next(key, finishedAt: now)
+            logger.warning("pulling \(image) for pod \(pod.namespace)/\(pod.name) failed: \(message)")
+            await event(pod, "Failed", "Failed to pull image \"\(image)\": \(message)", warning: true)
+            await event(pod, "Failed", "Error: ErrImagePull", warning: true)
+            record.waiting = ContainerStatus.Waiting(reason: "ErrImagePull", message: message)
+            // The next pass shows ImagePullBackOff until the backoff ends.
+            return .requeueAfter(pollInterval)
+        }
     }
 
     static func pullPolicy(_ container: Container) -> String {
@@ -472,6 +515,7 @@ public actor Kubelet {
         }
         volumes.remove(pod.uid)
         pods[pod.uid] = nil
+        forgetBackoffs(podUID: pod.uid)
         do {
             if (pod.metadata.finalizers ?? []).contains(Self.finalizer) {
                 // Dropping the last finalizer of a pod being deleted removes it.
@@ -499,6 +543,12 @@ public actor Kubelet {
         }
         volumes.remove(podUID)
         pods[podUID] = nil
+        forgetBackoffs(podUID: podUID)
+    }
+
+    private func forgetBackoffs(podUID: String) {
+        backoff.forget(prefix: podUID + "/")
+        pullBackoff.forget(prefix: podUID + "/")
     }
 
     /// Removes sandboxes whose pod no longer exists (deleted while Berth was

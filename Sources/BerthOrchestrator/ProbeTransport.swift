@@ -23,6 +23,18 @@ public protocol ProbeTransport: Sendable {
     func httpGet(host: String, port: Int, path: String, headers: [(String, String)], timeout: TimeInterval) async -> ProbeOutcome
     /// Success when a TCP connection is established within `timeout`.
     func tcpConnect(host: String, port: Int, timeout: TimeInterval) async -> ProbeOutcome
+    /// GET over TLS (httpGet with `scheme: HTTPS`). As Kubernetes' prober,
+    /// the server's certificate is not verified: a probe asks "does it
+    /// answer", and pods mostly serve self-signed or cluster-CA certificates.
+    func httpsGet(host: String, port: Int, path: String, headers: [(String, String)], timeout: TimeInterval) async -> ProbeOutcome
+}
+
+extension ProbeTransport {
+    /// Transports without TLS (scripted test transports) fail HTTPS probes
+    /// with a message that says so, rather than probing over plain HTTP.
+    public func httpsGet(host: String, port: Int, path: String, headers: [(String, String)], timeout: TimeInterval) async -> ProbeOutcome {
+        .failure("Get \"https://\(host):\(port)\(path)\": this probe transport does not speak TLS")
+    }
 }
 
 /// Real probes over POSIX sockets: a non-blocking connect bounded by poll,

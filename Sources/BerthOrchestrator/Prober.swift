@@ -25,11 +25,17 @@ struct Prober: Sendable {
         }
         if let action = probe.httpGet {
             guard let port = resolvePort(action.port, container) else { return .failure("unknown port \(action.port)") }
-            if action.scheme?.uppercased() == "HTTPS" { return .failure("HTTPS probes are not supported by berth") }
             let headers = (action.httpHeaders ?? []).map { ($0.name, $0.value) }
             var path = action.path ?? "/"
             if !path.hasPrefix("/") { path = "/" + path }
-            return await transport.httpGet(host: action.host ?? host, port: port, path: path, headers: headers, timeout: timeout)
+            switch (action.scheme ?? "HTTP").uppercased() {
+            case "HTTP":
+                return await transport.httpGet(host: action.host ?? host, port: port, path: path, headers: headers, timeout: timeout)
+            case "HTTPS":
+                return await transport.httpsGet(host: action.host ?? host, port: port, path: path, headers: headers, timeout: timeout)
+            default:
+                return .failure("unsupported scheme \"\(action.scheme ?? "")\" (HTTP or HTTPS)")
+            }
         }
         if let action = probe.tcpSocket {
             guard let port = resolvePort(action.port, container) else { return .failure("unknown port \(action.port)") }

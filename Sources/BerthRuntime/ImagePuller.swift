@@ -40,6 +40,45 @@ public actor ImagePuller {
     /// Every pull failure is rethrown with code `.registry` (ErrImagePull)
     /// and the registry's message, so that it is never mistaken for
     /// `Never`'s `.imageNotFound`.
+    ///
+    /// With `fallBackToLocal` (the node runtime's choice), a failed pull of
+    /// an image the store already has returns the local copy, with the
+    /// failure in `pullWarning` and a warning in the log: `Always` on a node
+    /// that cannot reach the registry (an air-gapped box, or imported images
+    /// tagged :latest) then runs what it has rather than failing a pod that
+    /// can run. Kubernetes would report ErrImagePull there; Berth runs
+    /// offline by design, and says so instead of failing.
+    ///
+    /// An unreachable registry costs tens of seconds per attempt (connect
+    /// timeouts, retries), so after a fallback the same reference uses its
+    /// local copy at once for `fallbackWindow` seconds (still with the
+    /// warning) instead of stalling every container start.
+    public func ensureImage(_ reference: String, pullPolicy: String, fallBackToLocal: Bool) async throws -> ImageSummary {
+        guard fallBackToLocal, pullPolicy != "Never" else { return try await ensureImage(reference, pullPolicy: pullPolicy) }
+        if let failure = recentFailures[reference], Date().timeIntervalSince(failure.at) < fallbackWindow,
+           var local = try? await store.summary(reference) {
+            let ago = Int(Date().timeIntervalSince(failure.at))
+            local.pullWarning = "\(failure.message) (\(ago)s ago); running the local copy \(local.digest.prefix(19)) instead"
+            return local
+        }
+        do {
+            let summary = try await ensureImage(reference, pullPolicy: pullPolicy)
+            recentFailures[reference] = nil
+            return summary
+        } catch let error as BerthError where error.code == .registry {
+            guard var local = try? await store.summary(reference) else { throw error }
+            recentFailures[reference] = (Date(), error.message)
+            let warning = "\(error.message); running the local copy \(local.digest.prefix(19)) instead"
+            logger.warning("\(warning)")
+            local.pullWarning = warning
+            return local
+        }
+    }
+
+    /// How long a failed pull that fell back to the local copy is trusted.
+    public var fallbackWindow: TimeInterval = 300
+    private var recentFailures: [String: (at: Date, message: String)] = [:]
+
     public func ensureImage(_ reference: String, pullPolicy: String) async throws -> ImageSummary {
         var policy = pullPolicy
         if policy.isEmpty {

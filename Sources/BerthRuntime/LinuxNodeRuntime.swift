@@ -28,18 +28,7 @@ public struct LinuxNodeRuntime: NodeRuntime {
 
     public func ensureImage(_ reference: String, pullPolicy: String) async throws -> ImageSummary {
         if let puller {
-            do {
-                return try await puller.ensureImage(reference, pullPolicy: pullPolicy)
-            } catch {
-                // `Always` on a node that cannot reach the registry (an
-                // air-gapped box, or imported images tagged :latest): run the
-                // local copy rather than fail a pod that can run. Never and a
-                // missing image still fail with the registry's message.
-                if pullPolicy != "Never", let local = try? await images.summary(reference) {
-                    return local
-                }
-                throw error
-            }
+            return try await puller.ensureImage(reference, pullPolicy: pullPolicy, fallBackToLocal: true)
         }
         return try await images.ensureLocal(reference, pullPolicy: pullPolicy)
     }

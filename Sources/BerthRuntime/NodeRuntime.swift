@@ -50,10 +50,14 @@ public struct ImageSummary: Sendable, Hashable, Codable {
     public var reference: String
     /// `sha256:…` of the image manifest (Kubernetes' imageID).
     public var digest: String
+    /// Set when the pull failed and the local copy was used instead (an
+    /// offline node with `Always`): what went wrong, for a Warning event.
+    public var pullWarning: String?
 
-    public init(reference: String, digest: String) {
+    public init(reference: String, digest: String, pullWarning: String? = nil) {
         self.reference = reference
         self.digest = digest
+        self.pullWarning = pullWarning
     }
 }
 

@@ -30,6 +30,7 @@ actor FakeNodeRuntime: NodeRuntime {
     private(set) var containers: [String: FakeContainer] = [:]
     private(set) var starts: [(name: String, image: String, at: Date)] = []
     private(set) var creates = 0
+    private(set) var pulls: [(image: String, at: Date)] = []
     private(set) var stops: [(id: String, grace: Int)] = []
     private var counter = 0
 
@@ -48,6 +49,9 @@ actor FakeNodeRuntime: NodeRuntime {
     }
     func setMissing(_ image: String) { missingImages.insert(image) }
     func setBroken(_ image: String) { brokenImages.insert(image) }
+    func setRepaired(_ image: String) { brokenImages.remove(image) }
+    /// When `ensureImage` was asked for `image`.
+    func pullTimes(of image: String) -> [Date] { pulls.filter { $0.image == image }.map(\.at) }
     func setExitCode(container: String, _ code: Int) { execExitCodes[container] = code }
     func startTimes(of name: String) -> [Date] { starts.filter { $0.name == name }.map(\.at) }
     func configs(named name: String) -> [ContainerConfig] { containers.values.map(\.config).filter { $0.name == name } }
@@ -56,6 +60,7 @@ actor FakeNodeRuntime: NodeRuntime {
     }
 
     func ensureImage(_ reference: String, pullPolicy: String) async throws -> ImageSummary {
+        pulls.append((reference, clock.now()))
         if brokenImages.contains(reference) { throw BerthError(.registry, "pull of \(reference) failed: connection refused") }
         if missingImages.contains(reference) && pullPolicy == "Never" {
             throw BerthError(.imageNotFound, "image \(reference) is not present")

@@ -98,8 +98,43 @@ func makePod(_ name: String, image: String = "app:v1", restartPolicy: String? = 
         _ = try await h.store.create(makePod("pull") { $0.containers[0].image = "gone:v1" })
         for _ in 0..<3 { try await h.step() }
         #expect(try await pod(h, "never").status?.containerStatuses?.first?.state?.waiting?.reason == "ErrImageNeverPull")
-        #expect(try await pod(h, "pull").status?.containerStatuses?.first?.state?.waiting?.reason == "ErrImagePull")
+        #expect(["ErrImagePull", "ImagePullBackOff"].contains(try await pod(h, "pull").status?.containerStatuses?.first?.state?.waiting?.reason ?? ""))
         #expect(try await pod(h, "pull").status?.phase == "Pending")
+    }
+
+    @Test func imagePullBackOff() async throws {
+        let h = try await Harness()
+        defer { h.cleanup() }
+        await h.runtime.setBroken("flaky:v1")
+        _ = try await h.store.create(makePod("puller", image: "flaky:v1"))
+        try await h.orchestrator.settle()
+        func waiting() async throws -> ContainerStatus.Waiting? {
+            try await pod(h, "puller").status?.containerStatuses?.first?.state?.waiting
+        }
+        // The failed pull: ErrImagePull with the registry's message …
+        #expect(try await waiting()?.reason == "ErrImagePull")
+        #expect(try await waiting()?.message?.contains("connection refused") == true)
+        // … then ImagePullBackOff while the backoff runs.
+        try await h.step()
+        #expect(try await waiting()?.reason == "ImagePullBackOff")
+        #expect(try await waiting()?.message == "Back-off pulling image \"flaky:v1\"")
+        #expect(try await pod(h, "puller").status?.phase == "Pending")
+        try await h.run(upTo: 400) { await h.runtime.pullTimes(of: "flaky:v1").count >= 6 }
+        let attempts = await h.runtime.pullTimes(of: "flaky:v1")
+        let gaps = zip(attempts.dropFirst(), attempts).map { Int($0.timeIntervalSince($1).rounded()) }
+        #expect(Array(gaps.prefix(5)) == [10, 20, 40, 80, 160], "\(gaps)")
+        let events = await h.store.events
+        #expect(events.contains { $0.reason == "Failed" && $0.message.hasPrefix("Failed to pull image \"flaky:v1\": ") && $0.type == "Warning" })
+        #expect(events.contains { $0.reason == "Failed" && $0.message == "Error: ErrImagePull" })
+        #expect(events.contains { $0.reason == "BackOff" && $0.message == "Back-off pulling image \"flaky:v1\"" })
+        // Once the registry answers, the next attempt (after the backoff) runs the container.
+        await h.runtime.setRepaired("flaky:v1")
+        let took = try await h.run(upTo: 400) {
+            try await pod(h, "puller").status?.containerStatuses?.first?.state?.running != nil
+        }
+        let waited = try #require(took)
+        #expect(waited > 1, "the repaired image waits for the backoff to end")
+        #expect(await h.runtime.startTimes(of: "app").count == 1)
     }
 
     @Test func environmentFromValuesConfigMapsSecretsAndFields() async throws {

@@ -143,7 +143,7 @@ final class InvariantLog: Sendable {
         #expect(["NewReplicaSetCreated", "ReplicaSetUpdated"].contains(during.condition("Progressing")?.reason ?? ""))
         let broken = try await h.pods().filter { $0.image == "app:broken" }
         #expect(!broken.isEmpty)
-        #expect(broken.allSatisfy { $0.status?.containerStatuses?.first?.state?.waiting?.reason == "ErrImagePull" })
+        #expect(broken.allSatisfy { ["ErrImagePull", "ImagePullBackOff"].contains($0.status?.containerStatuses?.first?.state?.waiting?.reason ?? "") })
         let took = try await h.run(upTo: 60) {
             try await h.deployment("web")?.condition("Progressing")?.reason == "ProgressDeadlineExceeded"
         }
