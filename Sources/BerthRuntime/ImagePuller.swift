@@ -198,6 +198,12 @@ struct PullOperation: Sendable {
     let progress: (@Sendable (PullEvent) -> Void)?
     let logger: Logger
 
+    /// What a child task of the layer group finished.
+    enum LayerStep: Sendable {
+        case downloaded(OCIDescriptor, path: String)
+        case unpacked(diffID: OCIDigest, dir: String)
+    }
+
     struct Resolved {
         var target: RegistryTarget
         var manifest: RegistryManifest
@@ -249,42 +255,67 @@ struct PullOperation: Sendable {
         for layer in layers where !cached.contains(layer.digest) && !missing.contains(where: { $0.digest == layer.digest }) {
             missing.append(layer)
         }
-        let client = self.client, progress = self.progress, unpack = self.unpack
+        let client = self.client, progress = self.progress
         let limit = max(1, client.configuration.maxConcurrentDownloads)
+        // Unpacking is CPU work (decompress, hash, write files): one per core,
+        // in its own lane, so that a finished download frees its slot for the
+        // next layer at once instead of holding it while it unpacks.
+        let unpackLimit = max(1, ProcessInfo.processInfo.activeProcessorCount)
         var downloadedBytes: Int64 = staged[configDescriptor.digest] != nil ? configDescriptor.size : 0
         var diffIDByBlob: [OCIDigest: OCIDigest] = [:]
         for (layer, diffID) in zip(layers, image.rootfs.diffIDs) where diffIDByBlob[layer.digest] == nil {
             diffIDByBlob[layer.digest] = diffID
         }
         var unpacked: [OCIDigest: String] = [:]
-        try await withThrowingTaskGroup(of: (OCIDigest, String, Int64, (OCIDigest, String)?).self) { group in
+        try await withThrowingTaskGroup(of: LayerStep.self) { group in
             var pending = missing[...]
-            func startNext() {
-                guard let layer = pending.popFirst() else { return }
-                let path = "\(staging)/\(layer.digest.hex)"
-                let diffID = diffIDByBlob[layer.digest]
-                group.addTask {
-                    try await client.fetchBlob(layer, from: target, to: path) { received in
-                        progress?(.layerProgress(layer.digest, received: received, total: layer.size))
+            var downloading = 0, unpacking = 0
+            var waitingToUnpack: [(path: String, diffID: OCIDigest, digest: OCIDigest)] = []
+            func startDownloads() {
+                while downloading < limit, let layer = pending.popFirst() {
+                    downloading += 1
+                    let path = "\(staging)/\(layer.digest.hex)"
+                    group.addTask {
+                        try await client.fetchBlob(layer, from: target, to: path) { received in
+                            progress?(.layerProgress(layer.digest, received: received, total: layer.size))
+                        }
+                        progress?(.layerDone(layer.digest))
+                        return .downloaded(layer, path: path)
                     }
-                    progress?(.layerDone(layer.digest))
-                    // Unpack now, while the other layers download; the
-                    // commit only renames the result into the store.
-                    guard unpack, let diffID else { return (layer.digest, path, layer.size, nil) }
-                    let dir = "\(staging)/layer-\(layer.digest.hex)"
-                    try await ImageStore.offloadPull {
-                        guard mkdir(dir, 0o700) == 0 else { throw LayerUnpacker.systemError("cannot create \(dir)", errno) }
-                        _ = try LayerUnpacker.unpack(blob: path, into: dir + "/fs", expectedDiffID: diffID, label: "layer \(layer.digest.short)")
-                    }
-                    return (layer.digest, path, layer.size, (diffID, dir))
                 }
             }
-            for _ in 0..<limit { startNext() }
-            while let (digest, path, size, layerDir) = try await group.next() {
-                staged[digest] = path
-                downloadedBytes += size
-                if let (diffID, dir) = layerDir { unpacked[diffID] = dir }
-                startNext()
+            // Unpack now, while the other layers download; the commit only
+            // renames the result into the store.
+            func startUnpacks() {
+                while unpacking < unpackLimit, !waitingToUnpack.isEmpty {
+                    let next = waitingToUnpack.removeFirst()
+                    unpacking += 1
+                    let dir = "\(staging)/layer-\(next.digest.hex)"
+                    group.addTask {
+                        try await ImageStore.offloadPull {
+                            guard mkdir(dir, 0o700) == 0 else { throw LayerUnpacker.systemError("cannot create \(dir)", errno) }
+                            _ = try LayerUnpacker.unpack(blob: next.path, into: dir + "/fs", expectedDiffID: next.diffID, label: "layer \(next.digest.short)")
+                        }
+                        return .unpacked(diffID: next.diffID, dir: dir)
+                    }
+                }
+            }
+            startDownloads()
+            while let step = try await group.next() {
+                switch step {
+                case .downloaded(let layer, let path):
+                    downloading -= 1
+                    staged[layer.digest] = path
+                    downloadedBytes += layer.size
+                    if unpack, let diffID = diffIDByBlob[layer.digest] {
+                        waitingToUnpack.append((path, diffID, layer.digest))
+                    }
+                case .unpacked(let diffID, let dir):
+                    unpacking -= 1
+                    unpacked[diffID] = dir
+                }
+                startDownloads()
+                startUnpacks()
             }
         }
 

@@ -35,8 +35,8 @@ public struct RegistryConfiguration: Sendable, Codable, Hashable {
     public var initialBackoffMilliseconds: Int
     /// Blobs larger than this are uploaded in chunks of this size (PATCH).
     public var uploadChunkSize: Int64
-    /// How long to keep trying to connect to an endpoint before moving on
-    /// (AsyncHTTPClient retries refused connections until then).
+    /// How long one connection attempt to an endpoint may take (an
+    /// unreachable host; a refused or unresolvable one fails at once).
     public var connectTimeoutSeconds: Int
 
     public init(
@@ -67,6 +67,39 @@ public struct RegistryConfiguration: Sendable, Codable, Hashable {
         initialBackoffMilliseconds = try c.decodeIfPresent(Int.self, forKey: .initialBackoffMilliseconds) ?? defaults.initialBackoffMilliseconds
         uploadChunkSize = try c.decodeIfPresent(Int64.self, forKey: .uploadChunkSize) ?? defaults.uploadChunkSize
         connectTimeoutSeconds = try c.decodeIfPresent(Int.self, forKey: .connectTimeoutSeconds) ?? defaults.connectTimeoutSeconds
+    }
+
+    // MARK: - Per-registry entries
+
+    /// Adds one registry entry as berth.yaml writes it (`registries:` list:
+    /// host, mirrors, insecure, username + password from a file or the
+    /// environment). The entry wins over what the configuration said for
+    /// that host: its mirrors replace earlier ones, its credential replaces
+    /// the Docker config's. `insecure` allows plain HTTP to the host *and*
+    /// to its mirrors (a LAN mirror of an HTTPS registry is the usual case).
+    public mutating func add(host: String, mirrors newMirrors: [String], insecure allowHTTP: Bool, credential: RegistryCredential?) throws {
+        let key = Self.canonicalRegistry(host)
+        guard !key.isEmpty else {
+            throw BerthError(.invalidArgument, "a registry entry has an empty host", hint: "write host: registry.example.com[:port]")
+        }
+        // Check the mirrors first (a plain-HTTP mirror needs `insecure`): fail at startup, not at the first pull.
+        var checked = self
+        if allowHTTP { checked.insecure += ([host] + newMirrors).map(Self.canonicalRegistry) }
+        for name in newMirrors { _ = try checked.endpoint(parsing: name, isMirror: true) }
+        if !newMirrors.isEmpty {
+            for name in mirrors.keys where Self.canonicalRegistry(name) == key { mirrors[name] = nil }
+            mirrors[key] = newMirrors
+        }
+        if allowHTTP {
+            for name in [host] + newMirrors {
+                let hostPort = Self.canonicalRegistry(name)
+                if !insecure.contains(hostPort) { insecure.append(hostPort) }
+            }
+        }
+        if let credential {
+            for name in auths.keys where Self.canonicalRegistry(name) == key { auths[name] = nil }
+            auths[key] = credential
+        }
     }
 
     // MARK: - Endpoints

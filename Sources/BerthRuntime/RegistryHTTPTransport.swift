@@ -19,6 +19,13 @@ public final class RegistryHTTPTransport: RegistryTransport {
             timeout: .init(connect: .init(connectTimeout), read: .init(readTimeout)),
             decompression: .disabled)
         configuration.connectionPool = .init(idleTimeout: .seconds(30))
+        // A connection that cannot be made fails the request at once; the
+        // client's own retry policy (a few attempts, short backoff) decides
+        // what happens next. AsyncHTTPClient's default keeps retrying until
+        // the connect timeout, which made every pull on an offline node (an
+        // `Always` pull of `:latest` that then runs the local copy) and every
+        // dead mirror cost connect timeout × attempts (~40 s).
+        configuration.connectionPool.retryConnectionEstablishment = false
         client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

@@ -1,5 +1,6 @@
 import BerthAPI
 import BerthOrchestrator
+import BerthReconciler
 import BerthRuntime
 import BerthServer
 import BerthStore
@@ -11,9 +12,13 @@ import ServiceLifecycle
 /// controllers run in the same ServiceGroup as the API, and the API serves
 /// pod logs from the runtime's CRI log files.
 enum NodeServices {
-    static func make(store: Store, api: inout APIServer, dataDirectory: String) throws -> [any ServiceLifecycle.Service] {
+    /// - Parameter registries: the `registries:` of berth.yaml (mirrors,
+    ///   insecure hosts, credentials), on top of `<dataDir>/registries.json`.
+    static func make(
+        store: Store, api: inout APIServer, dataDirectory: String, registries: [RegistryConfig] = []
+    ) throws -> [any ServiceLifecycle.Service] {
         var base = try LinuxNodeRuntime(dataDir: dataDirectory)
-        let registry = try RegistryClient(configuration: RegistrySettings.load(dataDirectory: dataDirectory))
+        let registry = try RegistryClient(configuration: RegistrySettings.load(dataDirectory: dataDirectory, registries: registries))
         base.puller = ImagePuller(store: base.images, client: registry)
         let config = try networkConfig(dataDirectory: dataDirectory, environment: ProcessInfo.processInfo.environment)
         let network = try NetworkManager(config: config)
@@ -133,20 +138,5 @@ struct RegistryClientService: ServiceLifecycle.Service {
     func run() async throws {
         try? await gracefulShutdown()
         try? await client.shutdown()
-    }
-}
-
-/// Registry settings for pulls: `<dataDir>/registries.json` when present
-/// (the format of `berth image pull --registry-config`), else defaults
-/// (Docker's config.json credentials, plain HTTP for loopback only).
-enum RegistrySettings {
-    static func load(dataDirectory: String) throws -> RegistryConfiguration {
-        let path = dataDirectory + "/registries.json"
-        guard let data = FileManager.default.contents(atPath: path) else { return RegistryConfiguration() }
-        do {
-            return try JSONDecoder().decode(RegistryConfiguration.self, from: data)
-        } catch {
-            throw BerthError(.invalidArgument, "cannot read \(path)", hint: "fix or remove the file", cause: error)
-        }
     }
 }

@@ -38,7 +38,7 @@ struct ServeCommand: AsyncParsableCommand {
         let serve = BerthServe(dataDirectory: dataDir, host: host, port: port, logger: Logger(label: "berth"))
         let reconcilerConfig = try sources.load()  // reconciler
         try await serve.run(storeOptions: ServeHooks.storeOptions(), services: { store, api in
-            var services = try ServeHooks.services(store: store, api: &api)
+            var services = try ServeHooks.services(store: store, api: &api, registries: reconcilerConfig.registries)
             services += ReconcilerServeHook.make(config: reconcilerConfig, store: store, dataDirectory: dataDir, api: &api)  // reconciler
             return services
         })
@@ -56,9 +56,11 @@ enum ServeHooks {
         Store.Options(extraMigrations: Reconciler.migrations /* reconciler */)
     }
 
-    @Sendable static func services(store: Store, api: inout APIServer) throws -> [any ServiceLifecycle.Service] {
+    /// `registries`: berth.yaml's `registries:` section, for image pulls.
+    @Sendable static func services(store: Store, api: inout APIServer, registries: [RegistryConfig] = []) throws -> [any ServiceLifecycle.Service] {
         var services: [any ServiceLifecycle.Service] = []
-        services += try NodeServices.make(store: store, api: &api, dataDirectory: (store.path as NSString).deletingLastPathComponent)
+        services += try NodeServices.make(
+            store: store, api: &api, dataDirectory: (store.path as NSString).deletingLastPathComponent, registries: registries)
         // services += try ReconcilerServices.make(store: store, api: &api)     // BerthReconciler
         _ = store
         _ = api

@@ -419,4 +419,24 @@ struct RealRegistryCommandTests {
             #expect(listed.contains("\(registry.host)/cli/busybox"))
         }
     }
+
+    /// On a terminal (a pty from util-linux `script`), one bar redrawn in
+    /// place with `\r` and an erase-line, ending full; no per-layer lines.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: executable) && FileManager.default.isExecutableFile(atPath: "/usr/bin/script")))
+    func progressBarOnATerminal() async throws {
+        let dir = try RegistryTestSupport.makeTempDir("cli-pull")
+        defer { RegistryTestSupport.cleanup(dir) }
+        let digest = try RegistryTestSupport.buildBusybox(into: dir + "/layout")
+        try await withRegistry(.plain) { registry in
+            let reference = "\(registry.host)/cli/busybox:tty"
+            try registry.push(layout: dir + "/layout", as: "cli/busybox:tty")
+            let command = [Self.executable, "image", "pull", reference, "--data-dir", dir + "/b", "--docker-config", "''"].joined(separator: " ")
+            let output = String(decoding: try RegistryTestSupport.run(["script", "-qefc", command, "/dev/null"]), as: UTF8.self)
+            #expect(output.contains("\r\u{1B}[2K\(reference) ["), "the bar is redrawn in place: \(output.debugDescription)")
+            #expect(output.contains("[" + String(repeating: "#", count: 30) + "]"), "the last bar is full: \(output.debugDescription)")
+            #expect(output.contains("1/1 layers"))
+            #expect(!output.contains("downloaded and verified"), "no plain per-layer lines on a terminal")
+            #expect(output.contains("Digest: \(digest)"))
+        }
+    }
 }

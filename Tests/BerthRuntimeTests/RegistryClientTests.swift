@@ -271,6 +271,22 @@ final class ScriptedTransport: RegistryTransport {
         #expect(configuration.maxConcurrentDownloads == 3)
     }
 
+    @Test func berthYAMLEntriesWinOverTheFileForTheirHost() throws {
+        var configuration = RegistryConfiguration(
+            mirrors: ["https://docker.io": ["http://127.0.0.1:5000"]],
+            auths: ["https://lan.test:5000": RegistryCredential(username: "old", password: "old")], dockerConfig: "")
+        try configuration.add(host: "docker.io", mirrors: ["http://cache.lan:5000"], insecure: true, credential: nil)
+        try configuration.add(host: "lan.test:5000", mirrors: [], insecure: false, credential: RegistryCredential(username: "new", password: "pw"))
+        #expect(try configuration.endpoints(for: "docker.io").map(\.baseURL) == ["http://cache.lan:5000", "https://registry-1.docker.io"])
+        #expect(configuration.auths.count == 1)
+        #expect(try RegistryCredentialStore(configuration: configuration, environment: [:]).credential(for: "lan.test:5000")?.username == "new")
+        #expect(!configuration.allowsPlainHTTP("lan.test:5000"))
+        // A plain-HTTP mirror of a registry that is not insecure fails when the entry is added, not at the first pull.
+        #expect(throws: BerthError.self) {
+            try configuration.add(host: "ghcr.io", mirrors: ["http://cache.test"], insecure: false, credential: nil)
+        }
+    }
+
     @Test func retryPolicy() {
         let policy = RegistryRetryPolicy(maxAttempts: 4, initialBackoff: .milliseconds(200))
         #expect(policy.delay(afterAttempt: 1) == .milliseconds(200))
