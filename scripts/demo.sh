@@ -145,7 +145,12 @@ status=$(webhook)
 wait_for 150 "history: v3 rolled back" last_result_is rolledBack
 wait_for 120 "back on v2: 3 replicas available" deployment_is v2 3
 
-bold "6. History"
+bold "6. Fix it the git way (git revert), then the history"
+# Until then git says v3 while v2 runs: that IS drift, and `berth drift` says so.
+git -C "$repo" -c user.name="Demo" -c user.email=demo@example.com revert --no-edit HEAD >/dev/null
+status=$(webhook)
+[ "$status" = 202 ] && ok "revert pushed, webhook accepted" || fail "webhook answered $status"
+wait_for 60 "history: revert sync succeeded" last_result_is succeeded
 b history demo --limit 10 || fail "berth history"
 
 bold "7. Drift: scale by hand, see it, sync it away"

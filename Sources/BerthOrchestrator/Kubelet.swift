@@ -471,9 +471,8 @@ public actor Kubelet {
             (endpoints.subsets ?? []).contains { ($0.addresses ?? []).contains { $0.ip == ip } }
         }
         if draining[pod.uid] == nil {
-            // Never served (not listed, not ready): nothing to drain.
-            let ready = pod.status?.conditions?.contains { $0.type == "Ready" && $0.status == "True" } ?? false
-            guard listed || ready else { return nil }
+            // No Service sends to it: nothing to drain.
+            guard listed else { return nil }
             draining[pod.uid] = now
         }
         if listed || elapsed < Self.drainSettle { return 0.1 }
