@@ -50,6 +50,7 @@ public actor ContainerManager {
         }
         records = loaded
         Self.collectTrash(dataDir + "/trash")
+        LinuxTiming.mark("manager: records loaded")
     }
 
     /// Directories of `--rm` containers whose shim died while removing them

@@ -2,7 +2,7 @@ import Foundation
 
 /// Phase timings of container start/stop, printed to stderr when
 /// BERTH_TIMING=1: the "where does the time go" of bench/container-start.
-enum LinuxTiming {
+public enum LinuxTiming {
     nonisolated(unsafe) static var started = false
 
     /// The process' own start (exec), from /proc/self/stat field 22, so that
@@ -22,7 +22,7 @@ enum LinuxTiming {
 
     static let enabled = ProcessInfo.processInfo.environment["BERTH_TIMING"] == "1"
 
-    static func mark(_ phase: String) {
+    public static func mark(_ phase: String) {
         guard enabled else { return }
         if !started { started = true; markProcessStart() }
         var ts = timespec()

@@ -31,6 +31,7 @@ struct RunCommand: AsyncParsableCommand {
     @Argument(parsing: .captureForPassthrough, help: "IMAGE [CMD...], or CMD... with --rootfs.") var arguments: [String] = []
 
     func run() async throws {
+        LinuxTiming.mark("cli: arguments parsed")
         var args = arguments
         if args.first == "--" { args.removeFirst() }
         var options = ContainerOptions()
