@@ -22,8 +22,13 @@ public final class Reconciler: ServiceLifecycle.Service, Sendable {
     /// `Store.Options.extraMigrations` of every writer.
     public static var migrations: [StoreMigration] { HistoryStore.migrations }
 
+    /// - Parameter admissionChecks: the checks `berth serve`'s API runs on
+    ///   every apply (e.g. a NodePort held by another Service). A sync runs
+    ///   the same checks on every object it would create or update, so git
+    ///   cannot store what `berth apply` would refuse.
     public init(config: BerthConfig, store: Store, git: any GitSource, metrics: ReconcilerMetrics = ReconcilerMetrics(),
-                logger: Logger = Logger(label: "berth.reconciler"), pollInterval: Duration = .milliseconds(250)) {
+                logger: Logger = Logger(label: "berth.reconciler"), pollInterval: Duration = .milliseconds(250),
+                admissionChecks: [any AdmissionCheck] = []) {
         self.config = config
         self.store = store
         self.git = git
@@ -32,7 +37,8 @@ public final class Reconciler: ServiceLifecycle.Service, Sendable {
         var syncers: [String: SourceSyncer] = [:]
         for source in config.sources {
             syncers[source.name] = SourceSyncer(config: source, store: store, git: git, retention: config.historyRetention,
-                                                metrics: metrics, logger: logger, pollInterval: pollInterval)
+                                                metrics: metrics, logger: logger, pollInterval: pollInterval,
+                                                admissionChecks: admissionChecks)
         }
         self.syncers = syncers
     }

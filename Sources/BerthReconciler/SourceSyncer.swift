@@ -22,6 +22,8 @@ public actor SourceSyncer {
     let metrics: ReconcilerMetrics
     let logger: Logger
     let pollInterval: Duration
+    /// The API's admission checks, run on every object a sync creates or updates.
+    let admissionChecks: [any AdmissionCheck]
 
     private var queue = TriggerQueue()
     private var opening: Task<Int64, any Error>?
@@ -38,8 +40,9 @@ public actor SourceSyncer {
     private var liveCache: [ObjectKey: (version: Int64, object: JSONValue)] = [:]
 
     init(config: SourceConfig, store: Store, git: any GitSource, retention: Int, metrics: ReconcilerMetrics,
-         logger: Logger, pollInterval: Duration = .milliseconds(250)) {
+         logger: Logger, pollInterval: Duration = .milliseconds(250), admissionChecks: [any AdmissionCheck] = []) {
         self.config = config
+        self.admissionChecks = admissionChecks
         self.store = store
         self.git = git
         self.retention = retention
@@ -262,7 +265,20 @@ public actor SourceSyncer {
             record.log("self-heal: reverting \(plan.items.filter { $0.action != .unchanged }.count) live changes")
         }
 
-        // 3. Apply + history row, one transaction.
+        // 3. Admission: what the API would refuse on `berth apply` (a NodePort
+        //    held by another Service …) fails the sync before anything is applied.
+        if let refusal = await admissionRefusal(plan) {
+            record.result = .failed
+            record.reason = "refused by admission: \(refusal); nothing applied"
+            record.log("admission refused: \(refusal); nothing applied")
+            if case .git(let checkout, _) = desired {
+                let sha = checkout.commit.id.hex
+                try await updateState { $0.failedCommit = sha }
+            }
+            return record
+        }
+
+        // 4. Apply + history row, one transaction.
         record.changes = plan.items.filter { $0.action != .unchanged }.map {
             ObjectChangeRecord(action: $0.action.rawValue, object: $0.key.description, fields: $0.changes)
         }
@@ -270,7 +286,7 @@ public actor SourceSyncer {
         metrics.setDrift(source: name, count: 0)
         try await updateState { $0.driftCount = 0 }
 
-        // 4. Watch the rollouts.
+        // 5. Watch the rollouts.
         let touched = recovering && plan.isEmpty
             ? plan.items.filter { $0.key.kind == "Deployment" }.map(\.key)
             : plan.items.filter { $0.key.kind == "Deployment" && ($0.action == .create || $0.action == .update) }.map(\.key)
@@ -354,6 +370,27 @@ public actor SourceSyncer {
             if !bad.isEmpty { record.warnings.append("the rollback's rollouts did not all become available: \(bad.map(\.deployment).joined(separator: ", "))") }
         }
         return record
+    }
+
+    /// The first refusal of the admission checks for the objects `plan`
+    /// creates or updates, with the manifest's file:line, or nil.
+    private func admissionRefusal(_ plan: Plan) async -> String? {
+        guard !admissionChecks.isEmpty else { return nil }
+        for item in plan.items where item.action == .create || item.action == .update {
+            guard let object = item.desired,
+                  let kind = item.key.resourceKind else { continue }
+            for check in admissionChecks {
+                do {
+                    try await check.admit(object, kind: kind)
+                } catch var error as BerthError {
+                    if error.location == nil { error.location = item.location }
+                    return error.description
+                } catch {
+                    return "\(item.location.map { "\($0): " } ?? "")\(item.key): \(error)"
+                }
+            }
+        }
+        return nil
     }
 
     /// Applies `plan` and writes `record` (state applied, with the object

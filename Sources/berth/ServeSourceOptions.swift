@@ -68,7 +68,8 @@ struct ServeSourceOptions: ParsableArguments {
 enum ReconcilerServeHook {
     static func make(config: BerthConfig, store: Store, dataDirectory: String, api: inout APIServer) -> [any ServiceLifecycle.Service] {
         let git = LibGit2Source(dataDirectory: URL(fileURLWithPath: dataDirectory).appendingPathComponent("git"))
-        let reconciler = Reconciler(config: config, store: store, git: git, logger: Logger(label: "berth.reconciler"))
+        let reconciler = Reconciler(config: config, store: store, git: git, logger: Logger(label: "berth.reconciler"),
+                                    admissionChecks: api.admissionChecks)
         api.routeProviders += [
             WebhookRoutes(handler: WebhookHandler(reconciler: reconciler)),
             SourcesRoutes(reconciler: reconciler),

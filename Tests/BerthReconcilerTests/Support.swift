@@ -164,6 +164,7 @@ struct SyncHarness: Sendable {
 
     static func with<T: Sendable>(
         secret: String? = "hook-secret", rolloutTimeout: Duration = .seconds(20), prune: Bool = true, selfHeal: Bool = true,
+        admissionChecks: [any AdmissionCheck] = [],
         _ body: @Sendable (SyncHarness) async throws -> T
     ) async throws -> T {
         let directory = NSTemporaryDirectory() + "berth-reconciler-test-" + UUID().uuidString
@@ -184,7 +185,7 @@ struct SyncHarness: Sendable {
         logger.logLevel = .warning
         let reconciler = Reconciler(config: BerthConfig(sources: [source], historyRetention: 100), store: store,
                                     git: LibGit2Source(dataDirectory: URL(fileURLWithPath: directory + "/git")),
-                                    logger: logger, pollInterval: .milliseconds(40))
+                                    logger: logger, pollInterval: .milliseconds(40), admissionChecks: admissionChecks)
         let controller = FakeRolloutController(store: store)
         await controller.start()
         let harness = SyncHarness(directory: directory, store: store, repo: repo, reconciler: reconciler, controller: controller, source: source)

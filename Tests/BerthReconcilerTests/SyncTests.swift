@@ -127,6 +127,27 @@ import Testing
         }
     }
 
+    /// An admission check (in `berth serve`, the API's NodePort check) that
+    /// refuses one object fails the whole sync with the manifest's file:line,
+    /// and nothing of that commit is applied.
+    @Test func admissionRefusalAppliesNothing() async throws {
+        try await SyncHarness.with(admissionChecks: [RefuseGreeting(word: "forbidden")]) { h in
+            let first = try await h.sync(.startup)
+            #expect(first.result == .succeeded, "\(first.reason ?? "")")
+            try h.repo.write("config.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-config\ndata:\n  greeting: forbidden\n")
+            for (name, text) in AppManifests.files(version: "v2") where name != "config.yaml" { try h.repo.write(name, text) }
+            try h.repo.commit("v2 with a refused ConfigMap")
+            let record = try await h.sync()
+            #expect(record.result == .failed)
+            #expect(record.reason?.contains("refused by admission") == true, "\(record.reason ?? "")")
+            #expect(record.reason?.contains("config.yaml:") == true, "\(record.reason ?? "")")
+            #expect(record.reason?.contains("greeting may not be forbidden") == true)
+            let greeting = try await h.store.get(ResourceKind.configMap.key(namespace: "default", name: "web-config"))?.object["data"]?["greeting"]
+            #expect(greeting == "hello")
+            #expect(try await h.image() == "demo/web:v1")
+        }
+    }
+
     @Test func prunesOnlyOwnedObjectsAndSelfHeals() async throws {
         try await SyncHarness.with { h in
             try await h.sync(.startup)
@@ -290,5 +311,15 @@ import Testing
         #expect(rows.count == 6)
         #expect(rows.last?.result == .succeeded)
         #expect(blobs == ["h1"])
+    }
+}
+
+/// Refuses ConfigMaps whose `greeting` is one word; a stand-in for the real
+/// NodePort check, which the Services end-to-end tests drive through the API.
+struct RefuseGreeting: AdmissionCheck {
+    let word: String
+    func admit(_ object: JSONValue, kind: ResourceKind) async throws {
+        guard kind == .configMap, object["data"]?["greeting"] == .string(word) else { return }
+        throw BerthError(.invalidArgument, "data.greeting may not be \(word)", object: "ConfigMap/web-config")
     }
 }
