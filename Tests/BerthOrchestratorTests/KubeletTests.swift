@@ -345,6 +345,9 @@ func makePod(_ name: String, image: String = "app:v1", restartPolicy: String? = 
         await h.transport.set(port: 9001, healthy: true)
         try await h.run(upTo: 5) { try await pod(h, "slow").isReadyForTest }
         #expect(try await pod(h, "slow").status?.containerStatuses?.first?.started == true)
+        // The liveness worker probes on its next period after the startup
+        // probe succeeded (Kubernetes' workers tick independently).
+        try await h.step()
         #expect(await h.transport.calls.contains { $0.port == 9001 })
     }
 
