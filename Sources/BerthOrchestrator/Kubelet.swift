@@ -551,6 +551,7 @@ public actor Kubelet {
     private func forgetBackoffs(podUID: String) {
         backoff.forget(prefix: podUID + "/")
         pullBackoff.forget(prefix: podUID + "/")
+        pullResults = pullResults.filter { !$0.key.hasPrefix(podUID + "/") }
     }
 
     /// Removes sandboxes whose pod no longer exists (deleted while Berth was
