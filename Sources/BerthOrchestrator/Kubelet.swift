@@ -50,7 +50,7 @@ public actor Kubelet {
         let prober = Prober(runtime: runtime, transport: transport)
         self.prober = prober
         let notifier = self.notifier
-        self.probeWorkers = ProbeManager(clock: clock, prober: prober, onChange: { await notifier.notify($0) },
+        self.probeWorkers = ProbeManager(clock: clock, prober: prober, logger: logger, onChange: { await notifier.notify($0) },
                                    onUnhealthy: { reference, kind, message in
             let what = switch kind {
             case .startup: "Startup"
@@ -135,7 +135,9 @@ public actor Kubelet {
         // Sandbox.
         if state.sandboxID == nil {
             do {
+                let began = ContinuousClock.now
                 let sandbox = try await runtime.runSandbox(sandboxConfig(pod))
+                logger.debug("kubelet: sandbox of pod \(pod.namespace)/\(pod.name) ready in \(Self.millis(since: began)) ms")
                 state.sandboxID = sandbox.id
                 state.podIP = sandbox.ip
             } catch {
@@ -292,11 +294,14 @@ public actor Kubelet {
             return .requeueAfter(5)
         }
         do {
+            let began = ContinuousClock.now
             let id = try await runtime.createContainer(sandboxID: sandboxID, config: config)
+            let created = Self.millis(since: began)
             record.id = id
             await event(pod, "Created", "Created container \(container.name)")
             try await runtime.startContainer(id: id)
             await event(pod, "Started", "Started container \(container.name)")
+            logger.debug("kubelet: container \(container.name) of pod \(pod.namespace)/\(pod.name) created in \(created) ms, started after \(Self.millis(since: began)) ms")
         } catch {
             record.waiting = ContainerStatus.Waiting(reason: "RunContainerError", message: "\(error)")
             await event(pod, "Failed", "Error: \(error)", warning: true)
@@ -388,6 +393,13 @@ public actor Kubelet {
         if container.image.contains("@") { return "IfNotPresent" }
         if !lastPart.contains(":") || lastPart.hasSuffix(":latest") { return "Always" }
         return "IfNotPresent"
+    }
+
+    /// Wall time for the debug log's step timings (diagnostics only; the
+    /// controller logic uses the injected clock).
+    static func millis(since start: ContinuousClock.Instant) -> Int {
+        let elapsed = ContinuousClock.now - start
+        return Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
     }
 
     static func duration(_ seconds: Int) -> String {

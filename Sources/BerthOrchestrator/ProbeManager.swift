@@ -1,5 +1,6 @@
 import BerthAPI
 import Foundation
+import Logging
 
 /// The kubelet's prober manager: one worker task per container probe
 /// (startup, liveness, readiness), each on its own timer (initialDelaySeconds,
@@ -42,16 +43,18 @@ actor ProbeManager {
 
     let clock: any OrchestratorClock
     let prober: Prober
+    let logger: Logger
     let onChange: @Sendable (ObjectName) async -> Void
     let onUnhealthy: @Sendable (ObjectReference, Kind, String) async -> Void
     private var workers: [Key: Worker] = [:]
     private var results: [Key: Result] = [:]
 
-    init(clock: any OrchestratorClock, prober: Prober,
+    init(clock: any OrchestratorClock, prober: Prober, logger: Logger = Logger(label: "berth.kubelet"),
          onChange: @escaping @Sendable (ObjectName) async -> Void,
          onUnhealthy: @escaping @Sendable (ObjectReference, Kind, String) async -> Void) {
         self.clock = clock
         self.prober = prober
+        self.logger = logger
         self.onChange = onChange
         self.onUnhealthy = onUnhealthy
     }
@@ -143,7 +146,10 @@ actor ProbeManager {
             let changed = await record(key, outcome, probe: probe, reference: reference)
             // Busy until the pod is enqueued, so that settle() finds the
             // key queued once this worker counts as idle.
-            if changed { await onChange(pod) }
+            if changed {
+                logger.debug("kubelet: \(key.kind.rawValue) probe of \(pod)/\(key.container) now \(outcome.succeeded ? "succeeds" : "fails")")
+                await onChange(pod)
+            }
         }
         setPhase(key, containerID, .sleeping(.distantFuture))
     }

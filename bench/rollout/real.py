@@ -189,6 +189,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--replicas", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--keep-log", help="copy the serve log (LOG_LEVEL=debug for step timings) here")
     parser.add_argument("--berth", default=os.path.join(ROOT, ".build/release/berth"))
     args = parser.parse_args()
     if os.geteuid() != 0:
@@ -234,6 +235,9 @@ def main():
                   % (run, total, waves, steps, overhead))
             time.sleep(1)
     finally:
+        if args.keep_log and cluster.serve:
+            cluster.log.flush()
+            shutil.copy(cluster.log.name, args.keep_log)
         cluster.destroy()
     if results:
         overheads = sorted(r[2] for r in results)
