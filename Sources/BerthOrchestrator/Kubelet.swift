@@ -11,7 +11,10 @@ import Logging
 ///
 /// Each `reconcile` polls the runtime once and moves every container one
 /// step, then asks to be called again (the runtime has no event stream; like
-/// the kubelet's PLEG, it relists about once a second).
+/// the kubelet's PLEG, it relists about once a second). Probes run in
+/// `ProbeManager` workers, and terminations, liveness kills and image pulls
+/// run as their own tasks, so a reconcile never waits on them: it reads
+/// their results and is enqueued again when they change or finish.
 public actor Kubelet {
     let store: any OrchestratorStore
     let runtime: any NodeRuntime

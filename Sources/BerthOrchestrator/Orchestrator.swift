@@ -31,7 +31,8 @@ public struct OrchestratorConfiguration: Sendable {
     public var extraNodes: [Node]
     /// How often everything is reconciled even without changes.
     public var resyncInterval: TimeInterval
-    /// Parallel workers of the kubelet queue (probes and image pulls are slow).
+    /// Parallel workers of the kubelet queue (sandbox and container starts
+    /// are slow; probes, pulls and terminations run outside these workers).
     public var kubeletWorkers: Int
 
     public init(nodeName: String = ProcessInfo.processInfo.hostName, dataDir: String, capacity: NodeCapacity? = nil,
