@@ -11,12 +11,28 @@ import Logging
 ///
 /// Each `reconcile` polls the runtime once and moves every container one
 /// step, then asks to be called again (the runtime has no event stream; like
-/// the kubelet's PLEG, it relists about once a second).
+/// the kubelet's PLEG, it relists about once a second). Probes run in
+/// `ProbeManager` workers, and terminations, liveness kills and image pulls
+/// run as their own tasks, so a reconcile never waits on them: it reads
+/// their results and is enqueued again when they change or finish.
 public actor Kubelet {
     let store: any OrchestratorStore
     let runtime: any NodeRuntime
     let clock: any OrchestratorClock
     let prober: Prober
+    /// Probe workers, one per container probe, outside the reconcile.
+    let probeWorkers: ProbeManager
+    /// Who to tell that a pod needs another reconcile (the kubelet queue).
+    let notifier = KubeletNotifier()
+    /// Slow work running as its own task (terminations waiting out the
+    /// grace period, liveness kills, image pulls), so it never holds a
+    /// reconcile worker; each enqueues its pod when it ends.
+    var inflight: Set<String> = []
+    /// Finished image pulls not yet taken up by a reconcile, by pod UID and image.
+    var pullResults: [String: Result<ImageSummary, any Error>] = [:]
+    /// The last failed pull's message by pod/image, so that ImagePullBackOff
+    /// keeps saying why (as the kubelet's `Back-off pulling image "x": …`).
+    var pullErrors: [String: String] = [:]
     let nodeName: String
     let configBuilder: ContainerConfigBuilder
     let volumes: VolumePreparer
@@ -39,7 +55,19 @@ public actor Kubelet {
         self.store = store
         self.runtime = runtime
         self.clock = clock
-        self.prober = Prober(runtime: runtime, transport: transport)
+        let prober = Prober(runtime: runtime, transport: transport)
+        self.prober = prober
+        let notifier = self.notifier
+        self.probeWorkers = ProbeManager(clock: clock, prober: prober, logger: logger, onChange: { await notifier.notify($0) },
+                                   onUnhealthy: { reference, kind, message in
+            let what = switch kind {
+            case .startup: "Startup"
+            case .liveness: "Liveness"
+            case .readiness: "Readiness"
+            }
+            await store.recordEvent(involving: reference, reason: "Unhealthy", message: "\(what) probe failed: \(message)",
+                                    type: "Warning")
+        })
         self.nodeName = nodeName
         self.configBuilder = ContainerConfigBuilder(store: store)
         self.volumes = VolumePreparer(store: store, dataDir: dataDir)
@@ -47,12 +75,6 @@ public actor Kubelet {
     }
 
     // MARK: - State kept in memory (rebuilt from the runtime on restart)
-
-    struct ProbeState: Sendable {
-        var successes = 0
-        var failures = 0
-        var lastRun: Date?
-    }
 
     struct ContainerRecord: Sendable {
         var id: String?
@@ -67,10 +89,9 @@ public actor Kubelet {
         var started = false
         var ready = false
         var imageID: String?
-        var probes: [String: ProbeState] = [:]
 
+        /// A new container instance starts unprobed (its probe workers are new).
         mutating func resetProbes() {
-            probes = [:]
             started = false
             ready = false
         }
@@ -96,9 +117,13 @@ public actor Kubelet {
         guard var pod = try await store.get(Pod.self, namespace: namespace, name: name),
               pod.spec.nodeName == nodeName else { return .done }
         if pod.isTerminating {
+            // Wait (requeued, holding no worker) until no Endpoints sends to
+            // the pod, then stop it; waiting out the grace period runs as its
+            // own task so that it does not hold a reconcile worker either.
             if let wait = try await drainDelay(pod) { return .requeueAfter(wait) }
             draining[pod.uid] = nil
-            try await terminate(pod)
+            let target = pod
+            launch("terminate/\(pod.uid)", pod: pod) { kubelet in try await kubelet.terminate(target) }
             return .done
         }
         if !PodUtil.isTerminal(pod), !(pod.metadata.finalizers ?? []).contains(Self.finalizer) {
@@ -106,6 +131,7 @@ public actor Kubelet {
             pod = try await store.update(pod)
         }
         if PodUtil.isTerminal(pod) {
+            await probeWorkers.stop(podUID: pod.uid)
             if let sandbox = pods[pod.uid]?.sandboxID {
                 try? await runtime.removeSandbox(id: sandbox)
                 pods[pod.uid]?.sandboxID = nil
@@ -121,7 +147,9 @@ public actor Kubelet {
         // Sandbox.
         if state.sandboxID == nil {
             do {
+                let began = ContinuousClock.now
                 let sandbox = try await runtime.runSandbox(sandboxConfig(pod))
+                logger.debug("kubelet: sandbox of pod \(pod.namespace)/\(pod.name) ready in \(Self.millis(since: began)) ms")
                 state.sandboxID = sandbox.id
                 state.podIP = sandbox.ip
             } catch {
@@ -173,6 +201,7 @@ public actor Kubelet {
         }
         let phase = try await writeStatus(pod, state)
         if phase == "Succeeded" || phase == "Failed" {
+            await probeWorkers.stop(podUID: pod.uid)
             if let sandbox = state.sandboxID { try? await runtime.removeSandbox(id: sandbox) }
             state.sandboxID = nil
             return .done
@@ -234,6 +263,7 @@ public actor Kubelet {
                     record.lastTerminated = terminated
                     record.running = false
                     record.resetProbes()
+                    await probeWorkers.stop(podUID: pod.uid, container: container.name)
                 }
                 let exitCode = status.exitCode ?? 0
                 guard restartAllowed(pod, exitCode: exitCode, kind: kind) else {
@@ -276,11 +306,14 @@ public actor Kubelet {
             return .requeueAfter(5)
         }
         do {
+            let began = ContinuousClock.now
             let id = try await runtime.createContainer(sandboxID: sandboxID, config: config)
+            let created = Self.millis(since: began)
             record.id = id
             await event(pod, "Created", "Created container \(container.name)")
             try await runtime.startContainer(id: id)
             await event(pod, "Started", "Started container \(container.name)")
+            logger.debug("kubelet: container \(container.name) of pod \(pod.namespace)/\(pod.name) created in \(created) ms, started after \(Self.millis(since: began)) ms")
         } catch {
             record.waiting = ContainerStatus.Waiting(reason: "RunContainerError", message: "\(error)")
             await event(pod, "Failed", "Error: \(error)", warning: true)
@@ -290,12 +323,13 @@ public actor Kubelet {
         record.startedAt = clock.now()
         record.waiting = nil
         record.resetProbes()
-        // A probe without an initial delay runs right after the start (as
-        // the kubelet's probe workers do), not one poll interval later: a
-        // rolling update waits for it once per wave.
-        let delays = [container.startupProbe, container.readinessProbe, container.livenessProbe]
-            .compactMap { $0 }.map { TimeInterval($0.initialDelaySeconds ?? 0) }
-        return .requeueAfter(min(pollInterval, max(0.05, delays.min() ?? pollInterval)))
+        // The probe workers start now: a probe without an initial delay runs
+        // right after the start, and its result enqueues the pod.
+        if kind == "app" {
+            await probeWorkers.ensureWorkers(pod: pod, container: container, containerID: record.id ?? "",
+                                       startedAt: record.startedAt ?? clock.now(), host: state.podIP ?? "127.0.0.1")
+        }
+        return .requeueAfter(pollInterval)
     }
 
     /// Makes the container's image available, with Kubernetes' image-pull
@@ -309,22 +343,44 @@ public actor Kubelet {
         let key = "\(pod.uid)/\(container.image)"
         let image = container.image
         if let until = pullBackoff.backoffSinceUpdate(key, now: now) {
-            let message = "Back-off pulling image \"\(image)\""
+            let backOff = "Back-off pulling image \"\(image)\""
+            let message = pullErrors[key].map { "\(backOff): ErrImagePull: \($0)" } ?? backOff
             if record.waiting?.reason != "ImagePullBackOff" {
-                await event(pod, "BackOff", message)
+                await event(pod, "BackOff", backOff)
                 await event(pod, "Failed", "Error: ImagePullBackOff", warning: true)
             }
             record.waiting = ContainerStatus.Waiting(reason: "ImagePullBackOff", message: message)
             return .requeueAfter(max(0.001, until.timeIntervalSince(now)))
         }
         let policy = Self.pullPolicy(container)
+        let task = "pull/\(key)"
+        if inflight.contains(task) {
+            record.waiting = ContainerStatus.Waiting(reason: "ContainerCreating")
+            return .requeueAfter(pollInterval)
+        }
+        guard let pulled = pullResults.removeValue(forKey: key) else {
+            // A pull can take minutes: run it as its own task, which
+            // enqueues the pod when it is done.
+            let runtime = self.runtime
+            launch(task, pod: pod) { kubelet in
+                do {
+                    let summary = try await runtime.ensureImage(image, pullPolicy: policy)
+                    await kubelet.pulled(key, .success(summary))
+                } catch {
+                    await kubelet.pulled(key, .failure(error))
+                }
+            }
+            record.waiting = ContainerStatus.Waiting(reason: "ContainerCreating")
+            return .requeueAfter(pollInterval)
+        }
         do {
-            let summary = try await runtime.ensureImage(image, pullPolicy: policy)
+            let summary = try pulled.get()
             record.imageID = summary.digest
             if let warning = summary.pullWarning {
                 await event(pod, "PullFailedUsingLocal", warning, warning: true)
             }
             pullBackoff.reset(key)
+            pullErrors[key] = nil
             return nil
         } catch let error as BerthError where error.code == .imageNotFound && policy == "Never" {
             let message = "Container image \"\(image)\" is not present with pull policy of Never"
@@ -336,6 +392,7 @@ public actor Kubelet {
         } catch {
             let message = (error as? BerthError)?.message ?? "\(error)"
             pullBackoff.next(key, finishedAt: now)
+            pullErrors[key] = message
             logger.warning("pulling \(image) for pod \(pod.namespace)/\(pod.name) failed: \(message)")
             await event(pod, "Failed", "Failed to pull image \"\(image)\": \(message)", warning: true)
             await event(pod, "Failed", "Error: ErrImagePull", warning: true)
@@ -353,104 +410,104 @@ public actor Kubelet {
         return "IfNotPresent"
     }
 
+    /// Wall time for the debug log's step timings (diagnostics only; the
+    /// controller logic uses the injected clock).
+    static func millis(since start: ContinuousClock.Instant) -> Int {
+        let elapsed = ContinuousClock.now - start
+        return Int(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)
+    }
+
     static func duration(_ seconds: Int) -> String {
         seconds >= 60 ? "\(seconds / 60)m\(seconds % 60)s" : "\(seconds)s"
     }
 
     // MARK: - Probes
 
+    /// Reads the probe workers' results (the kubelet's results cache) and
+    /// acts on them: a failed startup or liveness probe kills the container,
+    /// readiness sets Ready. Never runs a probe itself.
     private func runProbes(_ pod: Pod, _ container: Container, _ record: inout ContainerRecord,
                            _ state: PodState) async throws -> ReconcileResult {
-        let now = clock.now()
-        let startedAt = record.startedAt ?? now
-        var next = now.addingTimeInterval(pollInterval)
-        let host = state.podIP ?? "127.0.0.1"
-
-        func due(_ name: String, _ probe: Probe) -> Bool {
-            let first = startedAt.addingTimeInterval(TimeInterval(probe.initialDelaySeconds ?? 0))
-            let period = TimeInterval(probe.periodSeconds ?? 10)
-            let at = record.probes[name]?.lastRun.map { max(first, $0.addingTimeInterval(period)) } ?? first
-            if at > now { next = min(next, at); return false }
-            next = min(next, now.addingTimeInterval(period))
-            return true
+        guard let id = record.id else { return .requeueAfter(pollInterval) }
+        await probeWorkers.ensureWorkers(pod: pod, container: container, containerID: id,
+                                   startedAt: record.startedAt ?? clock.now(), host: state.podIP ?? "127.0.0.1")
+        func result(_ kind: ProbeManager.Kind) async -> Bool? {
+            await probeWorkers.result(podUID: pod.uid, container: container.name, containerID: id, kind: kind)?.success
         }
-
-        // Startup probe holds back the others.
-        if !record.started {
-            if let probe = container.startupProbe {
-                guard due("startup", probe) else { return .requeueAfter(max(0.001, next.timeIntervalSince(now))) }
-                let outcome = await prober.run(probe, container: container, containerID: record.id ?? "", host: host)
-                var probeState = record.probes["startup"] ?? ProbeState()
-                probeState.lastRun = now
-                if outcome.succeeded {
-                    record.started = true
-                } else {
-                    probeState.failures += 1
-                    if case .failure(let message) = outcome {
-                        await event(pod, "Unhealthy", "Startup probe failed: \(message)", warning: true)
-                    }
-                    if probeState.failures >= (probe.failureThreshold ?? 3) {
-                        record.probes["startup"] = probeState
-                        try await kill(pod, container, record, because: "failed startup probe")
-                        return .requeueAfter(pollInterval)
-                    }
-                }
-                record.probes["startup"] = probeState
-                if !record.started { return .requeueAfter(max(0.001, next.timeIntervalSince(now))) }
-            } else {
-                record.started = true
-            }
-        }
-
-        if let probe = container.livenessProbe, due("liveness", probe) {
-            let outcome = await prober.run(probe, container: container, containerID: record.id ?? "", host: host)
-            var probeState = record.probes["liveness"] ?? ProbeState()
-            probeState.lastRun = now
-            if outcome.succeeded {
-                probeState.failures = 0
-            } else {
-                probeState.failures += 1
-                if case .failure(let message) = outcome {
-                    await event(pod, "Unhealthy", "Liveness probe failed: \(message)", warning: true)
-                }
-            }
-            record.probes["liveness"] = probeState
-            if probeState.failures >= (probe.failureThreshold ?? 3) {
-                try await kill(pod, container, record, because: "failed liveness probe")
-                record.ready = false
+        if container.startupProbe != nil {
+            switch await result(.startup) {
+            case true?: record.started = true
+            case false?:
+                kill(pod, container, record, because: "failed startup probe")
                 return .requeueAfter(pollInterval)
+            case nil: record.started = false
             }
+        } else {
+            record.started = true
         }
-
-        if let probe = container.readinessProbe {
-            if due("readiness", probe) {
-                let outcome = await prober.run(probe, container: container, containerID: record.id ?? "", host: host)
-                var probeState = record.probes["readiness"] ?? ProbeState()
-                probeState.lastRun = now
-                if outcome.succeeded {
-                    probeState.successes += 1
-                    probeState.failures = 0
-                    if probeState.successes >= max(1, probe.successThreshold ?? 1) { record.ready = true }
-                } else {
-                    probeState.failures += 1
-                    probeState.successes = 0
-                    if case .failure(let message) = outcome, record.ready || probeState.failures == 1 {
-                        await event(pod, "Unhealthy", "Readiness probe failed: \(message)", warning: true)
-                    }
-                    if probeState.failures >= (probe.failureThreshold ?? 3) { record.ready = false }
-                }
-                record.probes["readiness"] = probeState
-            }
+        let liveness = container.livenessProbe == nil ? nil : await result(.liveness)
+        if record.started, liveness == false {
+            kill(pod, container, record, because: "failed liveness probe")
+            record.ready = false
+            return .requeueAfter(pollInterval)
+        }
+        if container.readinessProbe != nil {
+            let readiness = await result(.readiness)
+            record.ready = record.started && (readiness ?? record.ready)
         } else {
             record.ready = record.started
         }
-        return .requeueAfter(max(0.001, next.timeIntervalSince(now)))
+        return .requeueAfter(pollInterval)
     }
 
-    private func kill(_ pod: Pod, _ container: Container, _ record: ContainerRecord, because reason: String) async throws {
+    /// Stops the container with the pod's grace period as its own task;
+    /// the next reconcile sees it exited and restarts it per policy.
+    private func kill(_ pod: Pod, _ container: Container, _ record: ContainerRecord, because reason: String) {
         guard let id = record.id else { return }
-        await event(pod, "Killing", "Container \(container.name) \(reason), will be restarted")
-        try await runtime.stopContainer(id: id, gracePeriod: pod.spec.terminationGracePeriodSeconds ?? 30)
+        let runtime = self.runtime
+        let grace = pod.spec.terminationGracePeriodSeconds ?? 30
+        launch("kill/\(id)", pod: pod) { kubelet in
+            await kubelet.event(pod, "Killing", "Container \(container.name) \(reason), will be restarted")
+            try await runtime.stopContainer(id: id, gracePeriod: grace)
+        }
+    }
+
+    // MARK: - Work outside the reconcile
+
+    /// Runs `work` as its own task unless one with the same name is running,
+    /// then enqueues the pod (after a second when it failed).
+    func launch(_ name: String, pod: Pod, _ work: @escaping @Sendable (Kubelet) async throws -> Void) {
+        guard inflight.insert(name).inserted else { return }
+        let key = ObjectName(namespace: pod.namespace, name: pod.name)
+        Task {
+            var failed = false
+            do { try await work(self) } catch {
+                failed = true
+                logger.warning("\(name) for pod \(key) failed: \(error)")
+            }
+            await self.finished(name, key, failed: failed)
+        }
+    }
+
+    private func finished(_ name: String, _ key: ObjectName, failed: Bool) async {
+        inflight.remove(name)
+        await notifier.notify(key, after: failed ? 1 : 0)
+    }
+
+    func pulled(_ key: String, _ result: Result<ImageSummary, any Error>) {
+        pullResults[key] = result
+    }
+
+    /// Tells whether probes or background tasks are still at work, so that
+    /// `Orchestrator.settle()` can wait for them under a manual clock.
+    public func hasBackgroundWork() async -> Bool {
+        if !inflight.isEmpty { return true }
+        return await probeWorkers.isBusy()
+    }
+
+    /// Sets who is told that a pod needs another reconcile.
+    public func setEnqueue(_ handler: @escaping @Sendable (ObjectName, TimeInterval) async -> Void) async {
+        await notifier.set(handler)
     }
 
     // MARK: - Termination
@@ -515,6 +572,7 @@ public actor Kubelet {
         volumes.remove(pod.uid)
         pods[pod.uid] = nil
         forgetBackoffs(podUID: pod.uid)
+        await probeWorkers.stop(podUID: pod.uid)
         do {
             if (pod.metadata.finalizers ?? []).contains(Self.finalizer) {
                 // Dropping the last finalizer of a pod being deleted removes it.
@@ -543,11 +601,14 @@ public actor Kubelet {
         volumes.remove(podUID)
         pods[podUID] = nil
         forgetBackoffs(podUID: podUID)
+        await probeWorkers.stop(podUID: podUID)
     }
 
     private func forgetBackoffs(podUID: String) {
         backoff.forget(prefix: podUID + "/")
         pullBackoff.forget(prefix: podUID + "/")
+        pullResults = pullResults.filter { !$0.key.hasPrefix(podUID + "/") }
+        pullErrors = pullErrors.filter { !$0.key.hasPrefix(podUID + "/") }
     }
 
     /// Removes sandboxes whose pod no longer exists (deleted while Berth was
@@ -611,7 +672,8 @@ public actor Kubelet {
                 record.startedAt = Timestamp.parse(container.startedAt) ?? clock.now()
                 record.started = storedStatus?.started ?? false
                 record.ready = storedStatus?.ready ?? false
-                if record.ready { record.probes["readiness"] = ProbeState(successes: 1, failures: 0, lastRun: clock.now()) }
+                if record.ready { await probeWorkers.seed(podUID: uid, container: name, kind: .readiness, success: true) }
+                if record.started { await probeWorkers.seed(podUID: uid, container: name, kind: .startup, success: true) }
             } else if container.state == .exited, isInit, container.exitCode == 0 {
                 var terminated = ContainerStatus.Terminated(exitCode: 0, reason: "Completed")
                 terminated.containerID = container.id

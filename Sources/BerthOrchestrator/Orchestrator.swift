@@ -31,7 +31,8 @@ public struct OrchestratorConfiguration: Sendable {
     public var extraNodes: [Node]
     /// How often everything is reconciled even without changes.
     public var resyncInterval: TimeInterval
-    /// Parallel workers of the kubelet queue (probes and image pulls are slow).
+    /// Parallel workers of the kubelet queue (sandbox and container starts
+    /// are slow; probes, pulls and terminations run outside these workers).
     public var kubeletWorkers: Int
 
     public init(nodeName: String = ProcessInfo.processInfo.hostName, dataDir: String, capacity: NodeCapacity? = nil,
@@ -100,8 +101,17 @@ public final class Orchestrator: ServiceLifecycle.Service, Sendable {
     /// Registers the nodes and adopts the runtime's live containers. Called
     /// by `run()`; tests call it directly.
     public func start() async throws {
+        await connectKubelet()
         try await registerNodes()
         try await kubelet.recover()
+    }
+
+    /// Lets the kubelet's own tasks (probe workers, terminations, pulls)
+    /// enqueue their pod.
+    func connectKubelet() async {
+        await kubelet.setEnqueue { [kubeletQueue] key, delay in
+            if delay > 0 { await kubeletQueue.addAfter(key, delay: delay) } else { await kubeletQueue.add(key) }
+        }
     }
 
     func registerNodes() async throws {
@@ -244,6 +254,7 @@ public final class Orchestrator: ServiceLifecycle.Service, Sendable {
     public func settle(maxReconciles: Int = 100_000) async throws -> Int {
         try await enqueueAll()
         try await garbageCollector.collect()
+        await connectKubelet()
         var count = 0
         var progressed = true
         while progressed && count < maxReconciles {
@@ -253,6 +264,13 @@ public final class Orchestrator: ServiceLifecycle.Service, Sendable {
                     count += 1
                     progressed = true
                 }
+            }
+            // Probe workers and the kubelet's own tasks (terminations,
+            // pulls) run outside the queues: wait for them, then process
+            // what they enqueued.
+            if await kubelet.hasBackgroundWork() {
+                while await kubelet.hasBackgroundWork() { try await Task.sleep(for: .milliseconds(1)) }
+                progressed = true
             }
         }
         return count

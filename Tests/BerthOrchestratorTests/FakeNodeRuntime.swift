@@ -36,6 +36,18 @@ actor FakeNodeRuntime: NodeRuntime {
 
     init(clock: ManualClock) { self.clock = clock }
 
+    /// While set, `stopContainer` waits (as a real stop waits out the grace
+    /// period) until `releaseStops()`.
+    private(set) var holdStops = false
+    private var heldStops: [CheckedContinuation<Void, Never>] = []
+    func setHoldStops(_ hold: Bool) { holdStops = hold }
+    var heldStopCount: Int { heldStops.count }
+    func releaseStops() {
+        holdStops = false
+        heldStops.forEach { $0.resume() }
+        heldStops = []
+    }
+
     var sequences: [String: [Behaviour]] = [:]
     func setBehaviour(_ image: String, _ behaviour: Behaviour) { behaviours[image] = behaviour }
     /// Each new container of `image` takes the next behaviour; the last one sticks.
@@ -138,6 +150,7 @@ actor FakeNodeRuntime: NodeRuntime {
     }
 
     func stopContainer(id: String, gracePeriod: Int) async throws {
+        if holdStops { await withCheckedContinuation { heldStops.append($0) } }
         _ = try advance(id)
         guard var container = containers[id] else { throw BerthError(.notFound, "container \(id)") }
         stops.append((id, gracePeriod))

@@ -114,13 +114,26 @@ class Cluster:
             return False
         return True
 
-    def wait_available(self, replicas, timeout=180):
+    def wait_available(self, replicas, timeout=180, timeline=None):
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.available(replicas):
                 return time.time()
+            if timeline is not None:
+                self.observe(timeline)
             time.sleep(0.02)
         raise SystemExit("not Available within %ds; see %s" % (timeout, self.log.name))
+
+    def observe(self, timeline):
+        """Records when each pod was first seen, first Running and first Ready."""
+        now = time.time()
+        for pod in self.get("/api/v1/namespaces/default/pods").get("items", []):
+            entry = timeline.setdefault(pod["metadata"]["name"], {"seen": now})
+            status = pod.get("status", {})
+            if "running" not in entry and any("running" in (c.get("state") or {}) for c in status.get("containerStatuses", [])):
+                entry["running"] = now
+            if "ready" not in entry and any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions", [])):
+                entry["ready"] = now
 
     def scale_up_events(self, since_rs):
         events = self.get("/api/v1/namespaces/default/events").get("items", [])
@@ -176,6 +189,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--replicas", type=int, default=10)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--keep-log", help="copy the serve log (LOG_LEVEL=debug for step timings) here")
     parser.add_argument("--berth", default=os.path.join(ROOT, ".build/release/berth"))
     args = parser.parse_args()
     if os.geteuid() != 0:
@@ -190,9 +204,11 @@ def main():
         print("rollout-real: create %d replicas -> Available %.2fs" % (args.replicas, time.time() - t0))
         for run in range(1, args.runs + 1):
             version = "v%d" % run
+            before = {p["metadata"]["name"] for p in cluster.get("/api/v1/namespaces/default/pods").get("items", [])}
+            timeline = {name: {} for name in before}
             start = time.time()
             cluster.apply(MANIFEST.format(replicas=args.replicas, version=version))
-            done = cluster.wait_available(args.replicas)
+            done = cluster.wait_available(args.replicas, timeline=timeline)
             total = done - start
             rs = new_replica_set(cluster, version)
             steps = cluster.scale_up_events(rs) if rs else 0
@@ -204,10 +220,24 @@ def main():
             waves = -(-args.replicas // max(1, surge + unavailable))
             overhead = total - waves * 1.0
             results.append((total, waves, overhead))
+            fresh = sorted((e for n, e in timeline.items() if n not in before and "seen" in e), key=lambda e: e["seen"])
+            if fresh:
+                def med(values):
+                    values = sorted(values)
+                    return values[len(values) // 2] if values else float("nan")
+                print("rollout-real: run %d timeline (poll 20 ms, from apply): first pod seen %.2fs; per pod median seen->Running %.2fs, "
+                      "Running->Ready %.2fs; last Ready %.2fs; last Ready->Available %.2fs; pods seen at %s"
+                      % (run, fresh[0]["seen"] - start, med([e["running"] - e["seen"] for e in fresh if "running" in e]),
+                         med([e["ready"] - e["running"] for e in fresh if "ready" in e and "running" in e]),
+                         max(e.get("ready", 0) for e in fresh) - start, done - max(e.get("ready", 0) for e in fresh),
+                         " ".join("%.2f" % (e["seen"] - start) for e in fresh)))
             print("rollout-real: run %d: apply -> Available %.2fs; %d probe waves x 1s (the controller scaled up %d times); overhead %.2fs"
                   % (run, total, waves, steps, overhead))
             time.sleep(1)
     finally:
+        if args.keep_log and cluster.serve:
+            cluster.log.flush()
+            shutil.copy(cluster.log.name, args.keep_log)
         cluster.destroy()
     if results:
         overheads = sorted(r[2] for r in results)
