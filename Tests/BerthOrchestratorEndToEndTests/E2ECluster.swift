@@ -4,6 +4,10 @@ import Foundation
     import Glibc
 #endif
 
+// Shared by BerthOrchestratorEndToEndTests and BerthServicesEndToEndTests
+// (the latter holds a symlink to this file: test targets cannot depend on
+// each other). Target-specific helpers live in extensions beside their tests.
+
 /// One real single-node Berth for an end-to-end test: its own data dir, API
 /// port, bridge, pod/service CIDRs and nftables tables, so tests never
 /// collide with each other or with a Berth already running on the machine.
@@ -24,7 +28,10 @@ final class E2ECluster: @unchecked Sendable {
         return url.path
     }()
 
+    /// BERTH_E2E_BERTH (e.g. a release build, for the benchmark), else the
+    /// `berth` next to the test binary.
     static var executable: String {
+        if let path = ProcessInfo.processInfo.environment["BERTH_E2E_BERTH"], !path.isEmpty { return path }
         let testBinary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var directory = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
         while directory.path != "/" {
