@@ -88,12 +88,17 @@ public actor Kubelet {
         var waiting: ContainerStatus.Waiting? = ContainerStatus.Waiting(reason: "ContainerCreating")
         var started = false
         var ready = false
+        /// When `ready` last turned true (the readiness probe's success, or
+        /// the start when there is no probe): the Ready condition's
+        /// lastTransitionTime.
+        var readySince: Date?
         var imageID: String?
 
         /// A new container instance starts unprobed (its probe workers are new).
         mutating func resetProbes() {
             started = false
             ready = false
+            readySince = nil
         }
     }
 
@@ -116,6 +121,7 @@ public actor Kubelet {
     public func reconcile(namespace: String, name: String) async throws -> ReconcileResult {
         guard var pod = try await store.get(Pod.self, namespace: namespace, name: name),
               pod.spec.nodeName == nodeName else { return .done }
+        Trace.mark("kubelet \(name): pass")
         if pod.isTerminating {
             // Wait (requeued, holding no worker) until no Endpoints sends to
             // the pod, then stop it; waiting out the grace period runs as its
@@ -152,6 +158,7 @@ public actor Kubelet {
                 logger.debug("kubelet: sandbox of pod \(pod.namespace)/\(pod.name) ready in \(Self.millis(since: began)) ms")
                 state.sandboxID = sandbox.id
                 state.podIP = sandbox.ip
+                Trace.mark("kubelet \(pod.name): sandbox ready")
             } catch {
                 await event(pod, "FailedCreatePodSandBox", "Failed to create pod sandbox: \(error)", warning: true)
                 try await writeStatus(pod, state)
@@ -310,8 +317,16 @@ public actor Kubelet {
             let id = try await runtime.createContainer(sandboxID: sandboxID, config: config)
             let created = Self.millis(since: began)
             record.id = id
+            // Both events after the start: their writes stay off the path
+            // from create to start.
+            do {
+                try await runtime.startContainer(id: id)
+            } catch {
+                await event(pod, "Created", "Created container \(container.name)")
+                throw error
+            }
+            Trace.mark("kubelet \(pod.name): container \(container.name) started")
             await event(pod, "Created", "Created container \(container.name)")
-            try await runtime.startContainer(id: id)
             await event(pod, "Started", "Started container \(container.name)")
             logger.debug("kubelet: container \(container.name) of pod \(pod.namespace)/\(pod.name) created in \(created) ms, started after \(Self.millis(since: began)) ms")
         } catch {
@@ -358,7 +373,19 @@ public actor Kubelet {
             record.waiting = ContainerStatus.Waiting(reason: "ContainerCreating")
             return .requeueAfter(pollInterval)
         }
-        guard let pulled = pullResults.removeValue(forKey: key) else {
+        var result = pullResults.removeValue(forKey: key)
+        if result == nil, policy == "Never" || policy == "IfNotPresent" || Self.isPinned(image) {
+            // An image already on the node needs no pull: a local lookup
+            // (milliseconds) here instead of a task and another pass. A
+            // digest names its content, so even Always has nothing to ask
+            // the registry when that digest is present.
+            do {
+                result = .success(try await runtime.ensureImage(image, pullPolicy: "Never"))
+            } catch {
+                if policy == "Never" { result = .failure(error) }
+            }
+        }
+        guard let pulled = result else {
             // A pull can take minutes: run it as its own task, which
             // enqueues the pod when it is done.
             let runtime = self.runtime
@@ -400,6 +427,11 @@ public actor Kubelet {
             // The next pass shows ImagePullBackOff until the backoff ends.
             return .requeueAfter(pollInterval)
         }
+    }
+
+    /// `name@sha256:…`: the reference fixes the content.
+    static func isPinned(_ image: String) -> Bool {
+        image.contains("@sha256:")
     }
 
     static func pullPolicy(_ container: Container) -> String {
@@ -449,14 +481,19 @@ public actor Kubelet {
         if record.started, liveness == false {
             kill(pod, container, record, because: "failed liveness probe")
             record.ready = false
+            record.readySince = nil
             return .requeueAfter(pollInterval)
         }
+        let wasReady = record.ready
         if container.readinessProbe != nil {
-            let readiness = await result(.readiness)
-            record.ready = record.started && (readiness ?? record.ready)
+            let readiness = await probeWorkers.result(podUID: pod.uid, container: container.name, containerID: id, kind: .readiness)
+            record.ready = record.started && (readiness?.success ?? record.ready)
+            if record.ready && !wasReady { record.readySince = readiness?.since ?? clock.now() }
         } else {
             record.ready = record.started
+            if record.ready && !wasReady { record.readySince = clock.now() }
         }
+        if !record.ready { record.readySince = nil }
         return .requeueAfter(pollInterval)
     }
 
@@ -552,10 +589,17 @@ public actor Kubelet {
             ids.formUnion(state.initContainers.values.compactMap(\.id))
             if let sandbox = state.sandboxID { sandboxes.insert(sandbox) }
         }
-        for container in (try? await runtime.listContainers()) ?? [] where container.labels[RuntimeLabels.podUID] == pod.uid {
-            if container.state != .exited { ids.insert(container.id) }
+        // The records name every container this kubelet made for the pod
+        // (recover() rebuilds them after a restart). Only a pod it holds no
+        // sandbox for is looked up in the runtime's lists, which read every
+        // container's and sandbox's state (costly during a rollout's
+        // terminations).
+        if sandboxes.isEmpty {
+            for container in (try? await runtime.listContainers()) ?? [] where container.labels[RuntimeLabels.podUID] == pod.uid {
+                if container.state != .exited { ids.insert(container.id) }
+            }
+            for sandbox in (try? await runtime.listSandboxes()) ?? [] where sandbox.podUID == pod.uid { sandboxes.insert(sandbox.id) }
         }
-        for sandbox in (try? await runtime.listSandboxes()) ?? [] where sandbox.podUID == pod.uid { sandboxes.insert(sandbox.id) }
         if !ids.isEmpty { await event(pod, "Killing", "Stopping \(ids.count) container(s) with grace period \(grace)s") }
         let runtime = self.runtime
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -669,7 +713,9 @@ public actor Kubelet {
             if container.state == .running {
                 record.running = true
                 record.waiting = nil
-                record.startedAt = Timestamp.parse(container.startedAt) ?? clock.now()
+                // The time this kubelet wrote (milliseconds) when it is this container's.
+                let written = storedStatus?.containerID == "berth://\(container.id)" ? storedStatus?.state?.running?.startedAt : nil
+                record.startedAt = Timestamp.parse(written) ?? Timestamp.parse(container.startedAt) ?? clock.now()
                 record.started = storedStatus?.started ?? false
                 record.ready = storedStatus?.ready ?? false
                 if record.ready { await probeWorkers.seed(podUID: uid, container: name, kind: .readiness, success: true) }

@@ -33,10 +33,12 @@ public struct OrchestratorConfiguration: Sendable {
     public var resyncInterval: TimeInterval
     /// Parallel workers of the kubelet queue (sandbox and container starts
     /// are slow; probes, pulls and terminations run outside these workers).
+    /// Enough for a rolling update's wave (maxSurge + maxUnavailable pods)
+    /// to start at once.
     public var kubeletWorkers: Int
 
     public init(nodeName: String = ProcessInfo.processInfo.hostName, dataDir: String, capacity: NodeCapacity? = nil,
-                extraNodes: [Node] = [], resyncInterval: TimeInterval = 30, kubeletWorkers: Int = 4) {
+                extraNodes: [Node] = [], resyncInterval: TimeInterval = 30, kubeletWorkers: Int = 8) {
         self.nodeName = nodeName
         self.dataDir = dataDir
         self.capacity = capacity

@@ -61,6 +61,10 @@ public protocol OrchestratorStore: Sendable {
     func get<T: ClusterObject>(_ type: T.Type, namespace: String, name: String) async throws -> T?
     /// All objects of a kind, in one namespace or (nil) in all of them.
     func list<T: ClusterObject>(_ type: T.Type, namespace: String?) async throws -> [T]
+    /// Those whose labels match `labelSelector` (all when nil). A backend
+    /// that can filter before decoding should: controllers list by selector
+    /// on every reconcile.
+    func list<T: ClusterObject>(_ type: T.Type, namespace: String?, labelSelector: LabelSelector?) async throws -> [T]
     func create<T: ClusterObject>(_ object: T) async throws -> T
     func update<T: ClusterObject>(_ object: T) async throws -> T
     func updateStatus<T: ClusterObject>(_ object: T) async throws -> T
@@ -70,6 +74,14 @@ public protocol OrchestratorStore: Sendable {
     /// Records an event about `object` (reason in CamelCase as in Kubernetes;
     /// type "Normal" or "Warning"). The store folds repeats into a count.
     func recordEvent(involving object: ObjectReference, reason: String, message: String, type: String) async
+}
+
+extension OrchestratorStore {
+    public func list<T: ClusterObject>(_ type: T.Type, namespace: String?, labelSelector: LabelSelector?) async throws -> [T] {
+        let all = try await list(T.self, namespace: namespace)
+        guard let labelSelector else { return all }
+        return all.filter { labelSelector.matches($0.metadata.labels ?? [:]) }
+    }
 }
 
 extension ClusterObject {

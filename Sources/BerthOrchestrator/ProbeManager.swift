@@ -25,6 +25,9 @@ actor ProbeManager {
         var success: Bool?
         var consecutiveSuccesses = 0
         var consecutiveFailures = 0
+        /// When `success` last changed: the instant the probe that flipped
+        /// it returned (the kubelet dates the Ready transition from it).
+        var since: Date?
     }
 
     struct Key: Hashable, Sendable {
@@ -147,6 +150,7 @@ actor ProbeManager {
             // Busy until the pod is enqueued, so that settle() finds the
             // key queued once this worker counts as idle.
             if changed {
+                Trace.mark("probe \(pod.name): \(key.kind.rawValue) now \(outcome.succeeded ? "succeeds" : "fails")")
                 logger.debug("kubelet: \(key.kind.rawValue) probe of \(pod)/\(key.container) now \(outcome.succeeded ? "succeeds" : "fails")")
                 await onChange(pod)
             }
@@ -180,6 +184,7 @@ actor ProbeManager {
             result.consecutiveSuccesses = 0
             if result.consecutiveFailures >= max(1, probe.failureThreshold ?? 3) { result.success = false }
         }
+        if result.success != before { result.since = clock.now() }
         results[key] = result
         if case .failure(let message) = outcome {
             // Readiness reports its first failure and failures while Ready,

@@ -71,7 +71,7 @@ public struct Scheduler: Sendable {
                 for reason in nodeReasons { reasons[reason, default: 0] += 1 }
             }
         }
-        let now = Timestamp.format(clock.now())
+        let now = Timestamp.formatMillis(clock.now())
         let best = fitting.first { $0.node.name == localNodeName } ?? fitting.max { $0.freeMemory < $1.freeMemory }
         guard let chosen = best?.node else {
             let detail = reasons.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
@@ -99,6 +99,7 @@ public struct Scheduler: Sendable {
         _ = try await store.updateStatus(pod)
         await store.recordEvent(involving: pod.objectReference, reason: "Scheduled",
                                 message: "Successfully assigned \(pod.namespace)/\(pod.name) to \(chosen.name)", type: "Normal")
+        Trace.mark("scheduler: bound \(pod.name)")
         return .bound(node: chosen.name)
     }
 }

@@ -20,16 +20,25 @@ public struct StoreBackend: OrchestratorStore {
         self.logger = logger
     }
 
+    // Typed values go to and from the store's trees with TreeEncoder and
+    // TreeDecoder, not through JSON bytes (see TreeDecoder for why).
+
     public func get<T: ClusterObject>(_ type: T.Type, namespace: String, name: String) async throws -> T? {
-        try await store.get(T.self, namespace: namespace, name: name)
+        guard let stored = try await store.get(T.resourceKind.key(namespace: namespace, name: name)) else { return nil }
+        return try Self.decode(T.self, stored)
     }
 
     public func list<T: ClusterObject>(_ type: T.Type, namespace: String?) async throws -> [T] {
-        try await store.list(T.self, namespace: namespace)
+        try await list(T.self, namespace: namespace, labelSelector: nil)
+    }
+
+    public func list<T: ClusterObject>(_ type: T.Type, namespace: String?, labelSelector: LabelSelector?) async throws -> [T] {
+        // The store filters labels on the trees: only matches are decoded.
+        try await store.list(T.resourceKind, namespace: namespace, labelSelector: labelSelector).items.map { try Self.decode(T.self, $0) }
     }
 
     public func create<T: ClusterObject>(_ object: T) async throws -> T {
-        try await store.create(object)
+        try Self.decode(T.self, await store.create(TreeEncoder.encode(object)))
     }
 
     public func update<T: ClusterObject>(_ object: T) async throws -> T {
@@ -37,14 +46,22 @@ public struct StoreBackend: OrchestratorStore {
         guard let current = try await store.get(key) else {
             throw BerthError(.notFound, "\(key) not found", object: key.description)
         }
-        let incoming = try JSONValue(encoding: object)
-        let projection = try JSONValue(encoding: current.decode(T.self))
+        let incoming = try TreeEncoder.encode(object)
+        let projection = try TreeEncoder.encode(Self.decode(T.self, current))
         let merged = Self.merge(incoming, current: current.object, projection: projection)
-        return try await store.update(merged).decode(T.self)
+        return try Self.decode(T.self, await store.update(merged))
     }
 
     public func updateStatus<T: ClusterObject>(_ object: T) async throws -> T {
-        try await store.updateStatus(object)
+        try Self.decode(T.self, await store.updateStatus(TreeEncoder.encode(object)))
+    }
+
+    static func decode<T: ClusterObject>(_ type: T.Type, _ stored: StoredObject) throws -> T {
+        do {
+            return try TreeDecoder.decode(T.self, from: stored.object)
+        } catch {
+            throw BerthError(.internal, "stored object does not decode as \(T.self)", object: stored.key.description, cause: error)
+        }
     }
 
     public func delete(_ kind: ResourceKind, namespace: String, name: String) async throws {
@@ -60,11 +77,15 @@ public struct StoreBackend: OrchestratorStore {
             do {
                 for try await event in feed {
                     guard let kind = event.key.resourceKind else { continue }
-                    let owners: [OwnerReference]
-                    if let last = event.lastState {
-                        owners = (try? last["metadata"]?["ownerReferences"]?.decode([OwnerReference].self)) ?? []
-                    } else {
-                        owners = (try? await store.get(event.key))?.ownerReferences ?? []
+                    // Only pod and ReplicaSet changes are routed by owner
+                    // (Orchestrator.enqueue): the others need no read.
+                    var owners: [OwnerReference] = []
+                    if kind == .pod || kind == .replicaSet {
+                        if let last = event.lastState {
+                            owners = (try? last["metadata"]?["ownerReferences"].map { try TreeDecoder.decode([OwnerReference].self, from: $0) }) ?? []
+                        } else {
+                            owners = (try? await store.get(event.key))?.ownerReferences ?? []
+                        }
                     }
                     let type: ObjectChange.ChangeType = switch event.type {
                     case .added: .added
