@@ -37,10 +37,17 @@ public actor Kubelet {
     let configBuilder: ContainerConfigBuilder
     let volumes: VolumePreparer
     let logger: Logger
+    /// When a probe without an initial delay first runs after the start
+    /// (see `ProbeManager.firstProbeDelay`); tests on a manual clock keep 0.
+    static let firstProbeDelay: TimeInterval = 0.03
     /// How often a pod with running containers is looked at again.
     public var pollInterval: TimeInterval = 1
 
     var pods: [String: PodState] = [:]
+    /// Reconcile passes under way that may start a sandbox or container,
+    /// and when the last one ended (wall time; `awaitQuietStarts`).
+    var startsInFlight = 0
+    var lastStart = Date.distantPast
     /// Terminating pods waiting for the Services to stop sending to them, since when.
     var draining: [String: Date] = [:]
     var backoff = CrashLoopBackoff()
@@ -67,7 +74,7 @@ public actor Kubelet {
             }
             await store.recordEvent(involving: reference, reason: "Unhealthy", message: "\(what) probe failed: \(message)",
                                     type: "Warning")
-        })
+        }, firstProbeDelay: clock is SystemClock ? Self.firstProbeDelay : 0)
         self.nodeName = nodeName
         self.configBuilder = ContainerConfigBuilder(store: store)
         self.volumes = VolumePreparer(store: store, dataDir: dataDir)
@@ -146,6 +153,16 @@ public actor Kubelet {
         }
         var state = pods[pod.uid] ?? PodState()
         defer { pods[pod.uid] = state }
+        // A pass that may create a sandbox or start a container: torn-down
+        // pods' sandboxes wait for these (see `awaitQuietStarts`).
+        let starting = state.sandboxID == nil || pod.spec.containers.contains { state.containers[$0.name]?.running != true }
+        if starting { startsInFlight += 1 }
+        defer {
+            if starting {
+                startsInFlight -= 1
+                lastStart = Date()
+            }
+        }
         let now = clock.now()
         if state.startTime == nil { state.startTime = Timestamp.parse(pod.status?.startTime) ?? now }
         var result = ReconcileResult.requeueAfter(pollInterval)
@@ -312,23 +329,16 @@ public actor Kubelet {
             record.waiting = ContainerStatus.Waiting(reason: "CreateContainerConfigError", message: error.message)
             return .requeueAfter(5)
         }
+        let began = ContinuousClock.now
         do {
-            let began = ContinuousClock.now
             let id = try await runtime.createContainer(sandboxID: sandboxID, config: config)
-            let created = Self.millis(since: began)
             record.id = id
-            // Both events after the start: their writes stay off the path
-            // from create to start.
             do {
                 try await runtime.startContainer(id: id)
             } catch {
                 await event(pod, "Created", "Created container \(container.name)")
                 throw error
             }
-            Trace.mark("kubelet \(pod.name): container \(container.name) started")
-            await event(pod, "Created", "Created container \(container.name)")
-            await event(pod, "Started", "Started container \(container.name)")
-            logger.debug("kubelet: container \(container.name) of pod \(pod.namespace)/\(pod.name) created in \(created) ms, started after \(Self.millis(since: began)) ms")
         } catch {
             record.waiting = ContainerStatus.Waiting(reason: "RunContainerError", message: "\(error)")
             await event(pod, "Failed", "Error: \(error)", warning: true)
@@ -338,12 +348,22 @@ public actor Kubelet {
         record.startedAt = clock.now()
         record.waiting = nil
         record.resetProbes()
+        Trace.mark("kubelet \(pod.name): container \(container.name) started")
         // The probe workers start now: a probe without an initial delay runs
         // right after the start, and its result enqueues the pod.
         if kind == "app" {
             await probeWorkers.ensureWorkers(pod: pod, container: container, containerID: record.id ?? "",
                                        startedAt: record.startedAt ?? clock.now(), host: state.podIP ?? "127.0.0.1")
         }
+        // The events after the start (and the probes' start): their writes
+        // stay off the path from create to a first probe.
+        await event(pod, "Created", "Created container \(container.name)")
+        await event(pod, "Started", "Started container \(container.name)")
+        logger.debug("kubelet: container \(container.name) of pod \(pod.namespace)/\(pod.name) started in \(Self.millis(since: began)) ms")
+        // A first probe that already answered (it runs at once and usually
+        // takes milliseconds) goes into this pass's status write, instead
+        // of a second pass and a second write.
+        if kind == "app" { return try await runProbes(pod, container, &record, state) }
         return .requeueAfter(pollInterval)
     }
 
@@ -573,6 +593,26 @@ public actor Kubelet {
         return nil
     }
 
+    /// Lets pod starts go first: a stopped pod's sandbox is removed once no
+    /// pass has been starting a sandbox or container for `startQuiet`, or
+    /// after `startQuietLimit`. The runtime attaches and detaches pod
+    /// networks one at a time (and deleting a veth waits for the kernel), so
+    /// in a rolling update the old pods' teardowns would otherwise queue in
+    /// front of the new pods' sandboxes. Nothing waits for the teardown:
+    /// Available counts new ready pods, and the old pod object goes once
+    /// it is done. Wall time, and only on the system clock: tests on a
+    /// manual clock tear down at once.
+    func awaitQuietStarts() async {
+        guard clock is SystemClock else { return }
+        let limit = Date().addingTimeInterval(Self.startQuietLimit)
+        while Date() < limit, startsInFlight > 0 || Date().timeIntervalSince(lastStart) < Self.startQuiet {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    static let startQuiet: TimeInterval = 0.3
+    static let startQuietLimit: TimeInterval = 5
+
     /// Longest a terminating pod waits for the Services to stop sending to it.
     static let drainLimit: TimeInterval = 3
     /// Time after the Endpoints dropped the pod for the proxy's rules to follow.
@@ -610,6 +650,7 @@ public actor Kubelet {
             }
             try await group.waitForAll()
         }
+        if !sandboxes.isEmpty { await awaitQuietStarts() }
         for sandbox in sandboxes {
             do { try await runtime.removeSandbox(id: sandbox) } catch let error as BerthError where error.code == .notFound {}
         }

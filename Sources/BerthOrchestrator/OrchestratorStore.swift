@@ -65,6 +65,11 @@ public protocol OrchestratorStore: Sendable {
     /// that can filter before decoding should: controllers list by selector
     /// on every reconcile.
     func list<T: ClusterObject>(_ type: T.Type, namespace: String?, labelSelector: LabelSelector?) async throws -> [T]
+    /// The scheduler's bind: writes the pod (its `spec.nodeName`) and then
+    /// its status (PodScheduled), and records a Normal "Scheduled" event
+    /// with `message` — in one transaction where the backend can, since it
+    /// is on the path of every pod start.
+    func bind(_ pod: Pod, message: String) async throws -> Pod
     func create<T: ClusterObject>(_ object: T) async throws -> T
     func update<T: ClusterObject>(_ object: T) async throws -> T
     func updateStatus<T: ClusterObject>(_ object: T) async throws -> T
@@ -77,6 +82,14 @@ public protocol OrchestratorStore: Sendable {
 }
 
 extension OrchestratorStore {
+    public func bind(_ pod: Pod, message: String) async throws -> Pod {
+        var bound = try await update(pod)
+        bound.status = pod.status
+        bound = try await updateStatus(bound)
+        await recordEvent(involving: pod.objectReference, reason: "Scheduled", message: message, type: "Normal")
+        return bound
+    }
+
     public func list<T: ClusterObject>(_ type: T.Type, namespace: String?, labelSelector: LabelSelector?) async throws -> [T] {
         let all = try await list(T.self, namespace: namespace)
         guard let labelSelector else { return all }

@@ -49,13 +49,21 @@ actor ProbeManager {
     let logger: Logger
     let onChange: @Sendable (ObjectName) async -> Void
     let onUnhealthy: @Sendable (ObjectReference, Kind, String) async -> Void
+    /// How long after a container's start a probe without an initial delay
+    /// first runs. Kubernetes runs it at the worker's next tick, anywhere in
+    /// the first period; at the very start the process has often not bound
+    /// its port yet, and that failed probe costs a whole period. A few tens
+    /// of milliseconds later it usually has.
+    let firstProbeDelay: TimeInterval
     private var workers: [Key: Worker] = [:]
     private var results: [Key: Result] = [:]
 
     init(clock: any OrchestratorClock, prober: Prober, logger: Logger = Logger(label: "berth.kubelet"),
          onChange: @escaping @Sendable (ObjectName) async -> Void,
-         onUnhealthy: @escaping @Sendable (ObjectReference, Kind, String) async -> Void) {
+         onUnhealthy: @escaping @Sendable (ObjectReference, Kind, String) async -> Void,
+         firstProbeDelay: TimeInterval = 0) {
         self.clock = clock
+        self.firstProbeDelay = firstProbeDelay
         self.prober = prober
         self.logger = logger
         self.onChange = onChange
@@ -82,7 +90,8 @@ actor ProbeManager {
                 workers[key] = nil
                 results[key] = nil
             }
-            let first = startedAt.addingTimeInterval(TimeInterval(probe.initialDelaySeconds ?? 0))
+            let initialDelay = TimeInterval(probe.initialDelaySeconds ?? 0)
+            let first = startedAt.addingTimeInterval(initialDelay > 0 ? initialDelay : firstProbeDelay)
             let task = Task { [weak self] in
                 guard let self else { return }
                 await self.work(key, pod: name, reference: reference, probe: probe, container: container, containerID: containerID,

@@ -90,15 +90,12 @@ public struct Scheduler: Sendable {
             return .unschedulable(message: message)
         }
         pod.spec.nodeName = chosen.name
-        pod = try await store.update(pod)
         var status = pod.status ?? PodStatus(phase: "Pending")
         var condition = Condition(type: "PodScheduled", status: "True")
         condition.lastTransitionTime = now
         status.conditions = (status.conditions ?? []).filter { $0.type != "PodScheduled" } + [condition]
         pod.status = status
-        _ = try await store.updateStatus(pod)
-        await store.recordEvent(involving: pod.objectReference, reason: "Scheduled",
-                                message: "Successfully assigned \(pod.namespace)/\(pod.name) to \(chosen.name)", type: "Normal")
+        pod = try await store.bind(pod, message: "Successfully assigned \(pod.namespace)/\(pod.name) to \(chosen.name)")
         Trace.mark("scheduler: bound \(pod.name)")
         return .bound(node: chosen.name)
     }

@@ -56,6 +56,25 @@ public struct StoreBackend: OrchestratorStore {
         try Self.decode(T.self, await store.updateStatus(TreeEncoder.encode(object)))
     }
 
+    public func bind(_ pod: Pod, message: String) async throws -> Pod {
+        let key = ResourceKind.pod.key(namespace: pod.metadata.namespace ?? "default", name: pod.metadata.name)
+        let incoming = try TreeEncoder.encode(pod)
+        let reference = pod.objectReference
+        let stored = try await store.transaction { tx in
+            guard let current = try tx.get(key) else {
+                throw BerthError(.notFound, "\(key) not found", object: key.description)
+            }
+            let projection = try TreeEncoder.encode(Self.decode(Pod.self, current))
+            let updated = try tx.update(Self.merge(incoming, current: current.object, projection: projection))
+            var withStatus = updated.object
+            withStatus["status"] = incoming["status"]
+            let result = try tx.updateStatus(withStatus)
+            try tx.recordEvent(about: reference, type: .normal, reason: "Scheduled", message: message)
+            return result
+        }
+        return try Self.decode(Pod.self, stored)
+    }
+
     static func decode<T: ClusterObject>(_ type: T.Type, _ stored: StoredObject) throws -> T {
         do {
             return try TreeDecoder.decode(T.self, from: stored.object)
