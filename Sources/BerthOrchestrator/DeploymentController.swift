@@ -334,13 +334,6 @@ public struct DeploymentController: Sendable {
         let (scaledDown, oldAfter) = try await reconcileOld(deployment, all, old.filter { Util.replicas($0) > 0 }, new)
         if scaledDown {
             let merged = old.map { rs in oldAfter.first { $0.uid == rs.uid } ?? rs }
-            // The room the scale-down made goes to the new set at once: what
-            // the next pass would do, without waiting for the feed to bring
-            // the old set's change back (one hop less per step of a rollout).
-            if Util.replicas(new) < desired {
-                let target = newReplicaSetReplicas(deployment, merged + [new], new)
-                if target > Util.replicas(new) { new = try await scale(new, to: target, deployment).1 }
-            }
             return try await syncStatus(deployment, merged + [new], new, progress: true)
         }
 

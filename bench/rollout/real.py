@@ -297,6 +297,11 @@ def main():
             print("rollout-real: run %d: apply -> Available %.3fs; probe waits on the critical path %s s (per pod start->Ready %s); "
                   "overhead %.3fs; controller scaled up %d times; server CPU %.2fs"
                   % (run, total, "+".join("%.3f" % w for w in waves), " ".join("%.3f" % w for w in waits), overhead, steps, cpu))
+            # Start the next run from a quiet node: the old pods' teardown
+            # (deferred until pod starts are quiet) is not part of a rollout.
+            deadline = time.time() + 30
+            while time.time() < deadline and len(cluster.get("/api/v1/namespaces/default/pods").get("items", [])) > args.replicas:
+                time.sleep(0.2)
             time.sleep(1)
     finally:
         if args.keep_log and cluster.serve:
