@@ -90,6 +90,11 @@ public struct Scheduler: Sendable {
             return .unschedulable(message: message)
         }
         pod.spec.nodeName = chosen.name
+        if chosen.name == localNodeName, !(pod.metadata.finalizers ?? []).contains(Kubelet.finalizer), PodUtil.isActive(pod) {
+            // The local kubelet will run it: its finalizer goes on in the
+            // bind's write rather than in a write of its own first pass.
+            pod.metadata.finalizers = (pod.metadata.finalizers ?? []) + [Kubelet.finalizer]
+        }
         var status = pod.status ?? PodStatus(phase: "Pending")
         var condition = Condition(type: "PodScheduled", status: "True")
         condition.lastTransitionTime = now
