@@ -181,7 +181,9 @@ public final class Orchestrator: ServiceLifecycle.Service, Sendable {
                 let kubelet = self.kubelet
                 Task { await kubelet.cleanUpDeleted(podUID: uid) }
             }
-            await schedulerQueue.add(key)
+            // A bound pod's changes (status writes, mostly) are not the
+            // scheduler's: they would queue in front of pods to bind.
+            if change.nodeName?.isEmpty ?? true { await schedulerQueue.add(key) }
             await kubeletQueue.add(key)
             for owner in change.ownerReferences where owner.kind == "ReplicaSet" {
                 await replicaSetQueue.add(ObjectName(namespace: change.namespace, name: owner.name))

@@ -32,9 +32,13 @@ public struct ObjectChange: Sendable, Hashable {
     /// The uid of the object (so that the kubelet can clean up after a pod
     /// that is already gone from the store).
     public var uid: String?
+    /// For a pod: its `spec.nodeName` at the change ("" when unbound); nil
+    /// when the feed does not say. A bound pod is not the scheduler's.
+    public var nodeName: String?
 
     public init(type: ChangeType, kind: ResourceKind, namespace: String, name: String,
-                ownerReferences: [OwnerReference] = [], uid: String? = nil) {
+                ownerReferences: [OwnerReference] = [], uid: String? = nil, nodeName: String? = nil) {
+        self.nodeName = nodeName
         self.type = type
         self.kind = kind
         self.namespace = namespace

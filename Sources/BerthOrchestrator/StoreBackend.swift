@@ -99,12 +99,18 @@ public struct StoreBackend: OrchestratorStore {
                     // Only pod and ReplicaSet changes are routed by owner
                     // (Orchestrator.enqueue): the others need no read.
                     var owners: [OwnerReference] = []
+                    var nodeName: String?
                     if kind == .pod || kind == .replicaSet {
+                        let tree: JSONValue?
                         if let last = event.lastState {
+                            tree = last
                             owners = (try? last["metadata"]?["ownerReferences"].map { try TreeDecoder.decode([OwnerReference].self, from: $0) }) ?? []
                         } else {
-                            owners = (try? await store.get(event.key))?.ownerReferences ?? []
+                            let stored = try? await store.get(event.key)
+                            tree = stored?.object
+                            owners = stored?.ownerReferences ?? []
                         }
+                        if kind == .pod, let tree { nodeName = tree["spec"]?["nodeName"]?.stringValue ?? "" }
                     }
                     let type: ObjectChange.ChangeType = switch event.type {
                     case .added: .added
@@ -112,7 +118,7 @@ public struct StoreBackend: OrchestratorStore {
                     case .deleted: .deleted
                     }
                     continuation.yield(ObjectChange(type: type, kind: kind, namespace: event.key.namespace, name: event.key.name,
-                                                    ownerReferences: owners, uid: event.uid))
+                                                    ownerReferences: owners, uid: event.uid, nodeName: nodeName))
                 }
             } catch {
                 logger.error("change feed ended: \(error)")
