@@ -103,7 +103,16 @@ targets += [
     .testTarget(name: "BerthNetworkRootTests", dependencies: ["BerthRuntime", "BerthAPI"]),
     // Root: Services end to end through the real `berth serve` with busybox pods
     // (DNS names, ClusterIP, NodePort, load spreading, restart, cleanup).
-    .testTarget(name: "BerthServicesEndToEndTests", dependencies: []),
+    .testTarget(name: "BerthServicesEndToEndTests", dependencies: ["BerthTestSupport"]),
+]
+
+// MARK: - Test support
+
+targets += [
+    // The real `berth serve` subprocess harness every end-to-end target shares
+    // (isolated data dir, port, bridge, CIDRs, nftables tables; full cleanup).
+    // Foundation only: it tests the built binary, not the modules.
+    .target(name: "BerthTestSupport", path: "Tests/BerthTestSupport"),
 ]
 
 // MARK: - Registry (pull/push against a real docker-registry)
@@ -112,7 +121,7 @@ targets += [
     .testTarget(
         name: "BerthRegistryTests",
         dependencies: [
-            "BerthRuntime", "BerthAPI",
+            "BerthRuntime", "BerthAPI", "BerthTestSupport",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
@@ -145,7 +154,7 @@ targets += [
         ]
     ),
     // Root: runs the real `berth serve` with real containers (needs the berth executable built).
-    .testTarget(name: "BerthOrchestratorEndToEndTests", dependencies: []),
+    .testTarget(name: "BerthOrchestratorEndToEndTests", dependencies: ["BerthTestSupport"]),
 ]
 berthDependencies += ["BerthOrchestrator"]
 
@@ -178,7 +187,7 @@ targets += [
     // runs the built `berth` binary as a subprocess against a temp git repository.
     .testTarget(
         name: "BerthEndToEndTests",
-        dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        dependencies: ["BerthTestSupport", .product(name: "Crypto", package: "swift-crypto")]
     ),
 ]
 berthDependencies += ["BerthReconciler"]

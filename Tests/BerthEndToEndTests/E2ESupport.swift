@@ -1,3 +1,4 @@
+import BerthTestSupport
 import Crypto
 import Foundation
 #if canImport(FoundationNetworking)
@@ -10,28 +11,10 @@ import FoundationNetworking
 /// test images) and the built `berth`. They run by default wherever those
 /// are present; BERTH_E2E=0 turns them off.
 enum E2E {
-    static let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-
-    static var berth: String {
-        let testBinary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var directory = URL(fileURLWithPath: testBinary).deletingLastPathComponent()
-        while directory.path != "/" {
-            let candidate = directory.appendingPathComponent("berth").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            directory.deleteLastPathComponent()
-        }
-        return repositoryRoot + "/.build/debug/berth"
-    }
-
-    static let skipReason: String? = {
-        if ProcessInfo.processInfo.environment["BERTH_E2E"] == "0" { return "BERTH_E2E=0" }
-        if getuid() != 0 { return "needs root for real containers" }
-        if !FileManager.default.isExecutableFile(atPath: "/bin/busybox") { return "needs busybox-static (/bin/busybox)" }
-        if !FileManager.default.isExecutableFile(atPath: berth) { return "the berth binary is not built (\(berth))" }
-        return nil
-    }()
-
-    static var enabled: Bool { skipReason == nil }
+    static var repositoryRoot: String { E2ECluster.packageRoot }
+    static var berth: String { E2ECluster.executable }
+    static var skipReason: String? { E2ECluster.skipReason }
+    static var enabled: Bool { E2ECluster.canRun }
 
     /// Runs a program to completion (only for the start-up check and git).
     @discardableResult
@@ -55,157 +38,32 @@ enum E2E {
         return text
     }
 
-    static func freePort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = 0
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else { throw E2EError("cannot find a free port") }
-        return Int(UInt16(bigEndian: address.sin_port))
-    }
-
     static func hmac(_ body: Data, secret: String) -> String {
         HMAC<SHA256>.authenticationCode(for: body, using: SymmetricKey(data: Data(secret.utf8))).map { String(format: "%02x", $0) }.joined()
     }
 }
 
-struct E2EError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
-/// One `berth serve` subprocess plus the CLI against it, isolated from
-/// any other Berth on the machine: its own data dir, API port, bridge,
-/// pod/service CIDRs, nftables tables and DNS port. `destroy()` removes
-/// every trace (containers, mounts, bridge, tables).
+/// One `berth serve` subprocess plus the CLI against it: the shared
+/// `E2ECluster` harness (isolated data dir, port, bridge, CIDRs, nftables;
+/// full cleanup) with the reconciler test's habits: the data dir
+/// is `directory/data`, serve is started without waiting, and the CLI finds
+/// the server through BERTH_SERVER/BERTH_DATA_DIR as a user's shell would.
 final class ServeProcess: @unchecked Sendable {
-    let directory: String
-    let port: Int
+    let cluster: E2ECluster
     let arguments: [String]
-    let bridge: String
-    let nftPrefix: String
-    let podCIDR: String
-    let serviceCIDR: String
-    let dnsPort: Int
-    private(set) var process: Process?
-    var dataDir: String { directory + "/data" }
-    var server: String { "http://127.0.0.1:\(port)" }
+    var dataDir: String { cluster.dataDir }
+    var server: String { cluster.server }
+    var log: String { cluster.serveLogText }
 
-    init(directory: String, port: Int, arguments: [String]) {
-        self.directory = directory
-        self.port = port
+    init(directory: String, arguments: [String]) throws {
+        cluster = try E2ECluster(prefix: "bre2e", directory: directory)
         self.arguments = arguments
-        let tag = String(UInt32.random(in: 0..<0xFF_FFFF), radix: 16)
-        bridge = "bre2e" + tag
-        nftPrefix = "bre2e" + tag
-        // /24s in 10.251/10.252: apart from the standard 10.88/10.89 and the
-        // orchestrator e2e tests' 10.100–10.250 /16s.
-        let third = Int.random(in: 0...255)
-        podCIDR = "10.251.\(third).0/24"
-        serviceCIDR = "10.252.\(third).0/24"
-        dnsPort = Int.random(in: 20000...29999)
     }
 
-    /// The network overrides `berth serve` honours.
-    var environment: [String: String] {
-        ["BERTH_BRIDGE": bridge, "BERTH_POD_CIDR": podCIDR, "BERTH_SERVICE_CIDR": serviceCIDR,
-         "BERTH_NFT_PREFIX": nftPrefix, "BERTH_DNS_PORT": String(dnsPort)]
-    }
-
-    func start() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: E2E.berth)
-        process.arguments = ["serve", "--data-dir", dataDir, "--listen", "127.0.0.1:\(port)"] + arguments
-        var env = ProcessInfo.processInfo.environment
-        for key in ["BERTH_SERVER", "BERTH_TOKEN", "BERTH_DATA_DIR"] { env[key] = nil }
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        let log = directory + "/serve.log"
-        if !FileManager.default.fileExists(atPath: log) { FileManager.default.createFile(atPath: log, contents: nil) }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        try handle.seekToEnd()
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        self.process = process
-    }
-
-    func kill9() {
-        guard let process else { return }
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        self.process = nil
-    }
-
-    func stop() {
-        guard let process, process.isRunning else { return }
-        process.terminate()
-        let deadline = Date().addingTimeInterval(20)
-        while process.isRunning && Date() < deadline { usleep(50_000) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
-        self.process = nil
-    }
-
-    /// Everything this server left on the machine goes: serve, containers,
-    /// their processes, mounts under the data dir, the bridge, the nftables tables.
-    func destroy() {
-        stop()
-        let ids = cli(["ps", "-a", "-q", "--data-dir", dataDir]).output
-        for id in ids.split(whereSeparator: \.isNewline).map(String.init) where !id.isEmpty {
-            cli(["rm", "-f", "--data-dir", dataDir, id])
-        }
-        let containers = dataDir + "/containers"
-        for id in (try? FileManager.default.contentsOfDirectory(atPath: containers)) ?? [] {
-            guard let data = try? Data(contentsOf: URL(fileURLWithPath: "\(containers)/\(id)/state.json")),
-                  let state = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { continue }
-            for key in ["pid", "shimPid"] { if let pid = state[key] as? Int, pid > 1 { kill(Int32(pid), SIGKILL) } }
-        }
-        // Sandbox pause shims started for this data dir, with their descendants.
-        for pid in Self.pids(commandLineContaining: dataDir + "/") {
-            for child in Self.descendants(of: pid) { kill(child, SIGKILL) }
-            kill(pid, SIGKILL)
-        }
-        usleep(200_000)
-        if let mounts = try? String(contentsOfFile: "/proc/self/mounts", encoding: .utf8) {
-            let targets = mounts.split(separator: "\n").compactMap { line -> String? in
-                let fields = line.split(separator: " ")
-                return fields.count > 1 ? String(fields[1]) : nil
-            }.filter { $0.hasPrefix(dataDir) }
-            for target in targets.reversed() { _ = try? E2E.runSync("/bin/umount", ["-l", target]) }
-        }
-        _ = try? E2E.runSync("/sbin/ip", ["link", "del", bridge])
-        for table in [nftPrefix, nftPrefix + "-svc"] { _ = try? E2E.runSync("/usr/sbin/nft", ["delete", "table", "ip", table]) }
-    }
-
-    /// Every descendant of `pid`, deepest first.
-    static func descendants(of pid: Int32) -> [Int32] {
-        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
-        var result: [Int32] = []
-        for task in tasks {
-            let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/children", encoding: .utf8)) ?? ""
-            for child in text.split(separator: " ").compactMap({ Int32($0) }) { result += descendants(of: child) + [child] }
-        }
-        return result
-    }
-
-    /// Host PIDs whose command line mentions `text`.
-    static func pids(commandLineContaining text: String) -> [Int32] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap(Int32.init).filter { pid in
-            let cmdline = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
-            return pid != getpid() && String(decoding: cmdline.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self).contains(text)
-        }
-    }
-
-    var log: String { (try? String(contentsOfFile: directory + "/serve.log", encoding: .utf8)) ?? "" }
+    func start() throws { try cluster.startServe(arguments: arguments, waitUntilAnswering: false) }
+    func kill9() { cluster.stopServe(signal: SIGKILL) }
+    func stop() { cluster.stopServe() }
+    func destroy() { cluster.destroy() }
 
     /// `berth ARGS` against this server; returns status and stdout.
     @discardableResult
@@ -214,7 +72,7 @@ final class ServeProcess: @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: E2E.berth)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
+        for (key, value) in cluster.environment { env[key] = value }
         env["BERTH_TOKEN"] = nil
         env["BERTH_SERVER"] = server
         env["BERTH_DATA_DIR"] = dataDir

@@ -1,3 +1,4 @@
+import BerthTestSupport
 import Foundation
 import Testing
 
@@ -145,7 +146,7 @@ struct ReconcilerEndToEndTests {
         let repo = directory + "/repo"
         try E2E.runSync("/usr/bin/git", ["-C", repo, "init", "-q", "-b", "main"])
         try secret.write(toFile: directory + "/secret", atomically: true, encoding: .utf8)
-        let serve = ServeProcess(directory: directory, port: try E2E.freePort(), arguments: [
+        let serve = try ServeProcess(directory: directory, arguments: [
             "--repo", "file://" + repo, "--ref", "main", "--path", "deploy", "--source-name", "e2e",
             "--interval", "10m", "--rollout-timeout", "60s", "--webhook-secret-file", directory + "/secret",
         ])

@@ -1,1 +1,0 @@
-../BerthOrchestratorEndToEndTests/E2ECluster.swift
