@@ -98,6 +98,14 @@ targets += [
     .testTarget(name: "BerthRuntimeTests", dependencies: ["BerthRuntime", "BerthAPI"]),
 ]
 berthDependencies += ["BerthRuntime"]
+// The CLI's API client (Sources/berth/APIClient.swift): async-http-client, not
+// URLSession, so that the binary does not load FoundationNetworking + libcurl.
+berthDependencies += [
+    .product(name: "AsyncHTTPClient", package: "async-http-client"),
+    .product(name: "NIOCore", package: "swift-nio"),
+    .product(name: "NIOPosix", package: "swift-nio"),
+    .product(name: "NIOHTTP1", package: "swift-nio"),
+]
 targets += [
     // Pod network and Services (bridge, veth, IPAM, nftables, DNS): real, as root.
     .testTarget(name: "BerthNetworkRootTests", dependencies: ["BerthRuntime", "BerthAPI"]),

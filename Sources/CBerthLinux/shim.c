@@ -671,12 +671,18 @@ static int receive_fd(int sock) {
     return fd;
 }
 
+static int join_cgroups_self(void);
+
 static void __attribute__((noreturn)) container_child(struct child_pipes pp, int is_pause) {
     char c;
     ssize_t r;
     do { r = read(pp.sync_r, &c, 1); } while (r < 0 && errno == EINTR);
     if (r != 1) _exit(126); // the monitor gave up on us
     close(pp.sync_r);
+    // First of all, into the container's cgroups: everything below, and every
+    // process the container starts, is accounted and limited there.
+    int failed = join_cgroups_self();
+    if (failed >= 0) child_failf("join cgroup %s", cfg.cgroups[failed]);
     set_title(is_pause ? "berth-pause" : "berth-init");
 
     join_ns(cfg.netns, CLONE_NEWNET, "net");
@@ -874,19 +880,34 @@ static void write_exit(int code, int sig, int oom, const char *error) {
     }
 }
 
-static int join_cgroups(pid_t pid, char *err, size_t errlen) {
-    char num[32];
-    int n = snprintf(num, sizeof(num), "%d", (int)pid);
+/// Moves the calling process into the container's cgroups. On v1 it writes
+/// "0" (itself) to each `tasks` file: the kernel moves a thread that migrates
+/// itself without the global threadgroup lock, whose write side waits for an
+/// RCU grace period (6-20 ms per start on a busy host, measured) when Berth
+/// writes a pid to `cgroup.procs` instead. Only for single-threaded callers
+/// (the shim's C processes): `tasks` moves one thread. v2 has no `tasks`
+/// file; there "0" goes to `cgroup.procs`.
+/// Returns the index of the cgroup that could not be joined (errno set), or -1.
+static int join_cgroups_self(void) {
     for (int i = 0; i < cfg.ncgroups; i++) {
-        int fd = open(cfg.cgroups[i], O_WRONLY | O_CLOEXEC);
-        if (fd < 0 || write(fd, num, (size_t)n) != n) {
-            snprintf(err, errlen, "join cgroup %s: %s", cfg.cgroups[i], strerror(errno));
+        char path[4200];
+        snprintf(path, sizeof(path), "%s", cfg.cgroups[i]);
+        char *slash = strrchr(path, '/');
+        int fd = -1;
+        if (slash && !strcmp(slash, "/cgroup.procs")) {
+            strcpy(slash, "/tasks");
+            fd = open(path, O_WRONLY | O_CLOEXEC);
+        }
+        if (fd < 0) fd = open(cfg.cgroups[i], O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || write(fd, "0", 1) != 1) {
+            int saved = errno;
             if (fd >= 0) close(fd);
-            return -1;
+            errno = saved;
+            return i;
         }
         close(fd);
     }
-    return 0;
+    return -1;
 }
 
 // MARK: - Auto-remove (--rm)
@@ -918,9 +939,12 @@ static void remove_cgroup_dir(const char *dir) {
 /// removes the cgroups, the directory and the image lease after telling
 /// Berth, so a foreground `run --rm` does not wait for the removal. A shim
 /// killed halfway leaves a trash directory that the next Berth collects.
-static void auto_remove(const char *exit_line) {
+/// `init`, if not 0, is the container's init, still to be reaped: after the
+/// exit is reported and before its cgroups can go.
+static void auto_remove(const char *exit_line, pid_t init) {
     if (rename(cfg.container_dir, cfg.trash_dir) < 0) {
         // Keep the record (with its exit file) rather than lose the container silently.
+        if (init > 0) while (waitpid(init, NULL, 0) < 0 && errno == EINTR) {}
         write_exit(-1, 0, 0, "auto-remove: cannot move the container directory to the trash");
         status_write(exit_line);
         return;
@@ -928,6 +952,7 @@ static void auto_remove(const char *exit_line) {
     status_write(exit_line);
     if (status_fd >= 0) close(status_fd);
     status_fd = -1;
+    if (init > 0) while (waitpid(init, NULL, 0) < 0 && errno == EINTR) {}
     for (int i = 0; i < cfg.ncgroups; i++) {
         char dir[4096];
         snprintf(dir, sizeof(dir), "%s", cfg.cgroups[i]);
@@ -942,6 +967,22 @@ static void auto_remove(const char *exit_line) {
 }
 
 // MARK: - run / pause
+
+/// -t: the CLI sends the monitor SIGWINCH when its terminal is resized (the
+/// monitor is in its own session, so the kernel does not); the monitor copies
+/// the terminal's size to the container's pty, whose kernel side then signals
+/// the container's foreground process group, as with a local terminal.
+static volatile sig_atomic_t winch_pending = 0;
+
+static void on_winch(int sig) {
+    (void)sig;
+    winch_pending = 1;
+}
+
+static void copy_window_size(int from, int to) {
+    struct winsize ws;
+    if (from >= 0 && ioctl(from, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0) ioctl(to, TIOCSWINSZ, &ws);
+}
 
 static int monitor_main(int is_pause) {
     char err[512];
@@ -985,15 +1026,6 @@ static int monitor_main(int is_pause) {
     if (ttyp[1] >= 0) close(ttyp[1]);
     if (attach_in >= 0 && !cfg.tty) { close(attach_in); attach_in = -1; } // the container has it
 
-    if (join_cgroups(pid, err + 4, sizeof(err) - 8) < 0) {
-        kill(pid, SIGKILL);
-        waitpid(pid, NULL, 0);
-        memcpy(err, "err ", 4);
-        strcat(err, "\n");
-        status_write(err);
-        write_exit(-1, 0, 0, err + 4);
-        return 1;
-    }
     if (write(syncp[1], "1", 1) != 1) {
         kill(pid, SIGKILL);
         return 1;
@@ -1031,6 +1063,25 @@ static int monitor_main(int is_pause) {
     se.fd = errp[0]; se.name = "stderr"; se.attach_fd = attach_err; se.len = 0;
     sty.fd = master; sty.name = "stdout"; sty.attach_fd = attach_out; sty.len = 0;
     int open_out = 1, open_err = 1, tty_open = master >= 0, open_in = master >= 0 && attach_in >= 0;
+    // SIGWINCH is blocked except inside ppoll, so that a resize between two
+    // polls is not lost; the terminal is whichever of the CLI's fds is one.
+    sigset_t poll_mask;
+    sigprocmask(SIG_SETMASK, NULL, &poll_mask);
+    int terminal = -1;
+    if (master >= 0) {
+        terminal = (attach_out >= 0 && isatty(attach_out)) ? attach_out : (attach_in >= 0 && isatty(attach_in)) ? attach_in : -1;
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_winch;
+        sigemptyset(&sa.sa_mask);
+        sigaction(SIGWINCH, &sa, NULL);
+        sigset_t block;
+        sigemptyset(&block);
+        sigaddset(&block, SIGWINCH);
+        sigprocmask(SIG_BLOCK, &block, NULL);
+        sigdelset(&poll_mask, SIGWINCH);
+        copy_window_size(terminal, master); // a resize before the handler existed
+    }
     while (open_out || open_err || tty_open) {
         struct pollfd fds[4];
         int n = 0;
@@ -1038,7 +1089,12 @@ static int monitor_main(int is_pause) {
         if (open_err) { fds[n].fd = se.fd; fds[n].events = POLLIN; n++; }
         if (tty_open) { fds[n].fd = sty.fd; fds[n].events = POLLIN; n++; }
         if (open_in) { fds[n].fd = attach_in; fds[n].events = POLLIN; n++; }
-        if (poll(fds, (nfds_t)n, -1) < 0) {
+        int ready = ppoll(fds, (nfds_t)n, NULL, &poll_mask);
+        if (winch_pending) {
+            winch_pending = 0;
+            if (tty_open) copy_window_size(terminal, master);
+        }
+        if (ready < 0) {
             if (errno == EINTR) continue;
             break;
         }
@@ -1060,13 +1116,18 @@ static int monitor_main(int is_pause) {
         }
     }
     if (master >= 0) close(master);
-    int st = 0;
-    while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
-    int main_status = st;
-    int got = 0;
+    // The init writes its process' status just before it exits; its own
+    // end (the pid and mount namespaces torn down) can take milliseconds
+    // more, which a --rm container's exit report need not wait for.
+    int main_status = 0;
     do { r = read(initp[0], &main_status, sizeof(main_status)); } while (r < 0 && errno == EINTR);
-    got = (r == (ssize_t)sizeof(main_status));
-    if (!got) main_status = st;
+    int got = (r == (ssize_t)sizeof(main_status));
+    int st = 0, reaped = 0;
+    if (!got || !cfg.autoremove) {
+        while (waitpid(pid, &st, 0) < 0 && errno == EINTR) {}
+        reaped = 1;
+        if (!got) main_status = st;
+    }
     int code, sig = 0;
     if (WIFEXITED(main_status)) code = WEXITSTATUS(main_status);
     else { sig = WTERMSIG(main_status); code = 128 + sig; }
@@ -1076,7 +1137,7 @@ static int monitor_main(int is_pause) {
     if (cfg.autoremove && cfg.container_dir && cfg.trash_dir) {
         if (log_fd >= 0) close(log_fd);
         log_fd = -1;
-        auto_remove(line);
+        auto_remove(line, reaped ? 0 : pid);
         return 0;
     }
     write_exit(code, sig, oom, NULL);
@@ -1098,9 +1159,9 @@ static void exec_timeout(int sig) {
 /// pid namespace applies to children), and runs the command with the same
 /// capabilities, no_new_privs and seccomp filter. stdio is inherited.
 static int exec_main(void) {
-    char err[512];
-    if (join_cgroups(getpid(), err, sizeof(err)) < 0) {
-        fprintf(stderr, "berth-shim: %s\n", err);
+    int failed = join_cgroups_self();
+    if (failed >= 0) {
+        fprintf(stderr, "berth-shim: join cgroup %s: %s\n", cfg.cgroups[failed], strerror(errno));
         return 125;
     }
     const char *paths[] = {cfg.pidns, cfg.ipcns, cfg.utsns, cfg.netns, cfg.mntns};

@@ -1,17 +1,17 @@
+import AsyncHTTPClient
 import BerthAPI
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOCore
+import NIOHTTP1
+import NIOPosix
 
 /// The CLI's HTTP client for Berth's Kubernetes-shaped API.
 ///
-/// Foundation's URLSession rather than async-http-client: Foundation is
-/// linked anyway, so this adds no package to build (AHC would pull in
-/// swift-nio-ssl with BoringSSL, minutes of compile on a small machine) and
-/// the CLI only ever talks plain HTTP to loopback. The one thing URLSession
-/// lacks on Linux, a streaming `bytes(for:)`, is covered by a small delegate
-/// for `logs -f`.
+/// async-http-client (already linked for the registry client) rather than
+/// Foundation's URLSession: on Linux URLSession lives in FoundationNetworking,
+/// which drags libcurl, gnutls, krb5, LDAP and more into every start of the
+/// `berth` binary — tens of milliseconds of dynamic loading even for
+/// `berth run`, which never talks to a server (bench/container-start).
 struct APIClient: Sendable {
     let server: String
     let token: String?
@@ -20,6 +20,17 @@ struct APIClient: Sendable {
         var status: Int
         var body: Data
     }
+
+    /// One client per process, never shut down (the CLI exits instead). A
+    /// refused connection fails at once instead of being retried with
+    /// backoff until the deadline: the CLI should say "is `berth serve`
+    /// running?" immediately.
+    static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(10)
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 
     /// Sends a request; API errors (Kubernetes `Status`) become `BerthError`.
     func send(_ method: String, _ path: String, query: [String: String] = [:], body: JSONValue? = nil, contentType: String = "application/json") async throws -> JSONValue {
@@ -47,51 +58,64 @@ struct APIClient: Sendable {
 
     func raw(_ method: String, _ path: String, query: [String: String] = [:], body: JSONValue? = nil, contentType: String = "application/json") async throws -> Reply {
         let request = try makeRequest(method, path, query: query, body: body, contentType: contentType)
-        let session = URLSession(configuration: .ephemeral)
-        defer { session.finishTasksAndInvalidate() }
+        let response: HTTPClientResponse
         do {
-            let (data, response) = try await session.data(for: request)
-            return Reply(status: (response as? HTTPURLResponse)?.statusCode ?? 0, body: data)
+            response = try await Self.http.execute(request, timeout: .hours(1))
+        } catch {
+            throw unreachable(error)
+        }
+        do {
+            let buffer = try await response.body.collect(upTo: 1 << 30)
+            return Reply(status: Int(response.status.code), body: Data(buffer.readableBytesView))
         } catch {
             throw unreachable(error)
         }
     }
 
-    func makeRequest(_ method: String, _ path: String, query: [String: String], body: JSONValue?, contentType: String) throws -> URLRequest {
-        guard var components = URLComponents(string: server.hasSuffix("/") ? String(server.dropLast()) + path : server + path) else {
+    func makeRequest(_ method: String, _ path: String, query: [String: String], body: JSONValue?, contentType: String) throws -> HTTPClientRequest {
+        guard var components = URLComponents(string: server.hasSuffix("/") ? String(server.dropLast()) + path : server + path),
+              components.scheme == "http" || components.scheme == "https" else {
             throw BerthError(.invalidArgument, "invalid server URL \(server)", hint: "use e.g. http://127.0.0.1:7480")
         }
         if !query.isEmpty {
             components.queryItems = query.keys.sorted().map { URLQueryItem(name: $0, value: query[$0]) }
         }
-        guard let url = components.url else {
+        guard let url = components.string else {
             throw BerthError(.invalidArgument, "invalid server URL \(server)", hint: "use e.g. http://127.0.0.1:7480")
         }
-        var request = URLRequest(url: url)
-        request.httpMethod = method
-        request.timeoutInterval = 3600
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        var request = HTTPClientRequest(url: url)
+        request.method = HTTPMethod(rawValue: method)
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let body {
-            request.httpBody = body.canonicalJSON()
-            request.setValue(contentType, forHTTPHeaderField: "Content-Type")
+            request.body = .bytes(ByteBuffer(bytes: body.canonicalJSON()))
+            request.headers.add(name: "Content-Type", value: contentType)
         }
         return request
     }
 
     /// "cannot reach berth at …: connection refused — is `berth serve` running?"
     func unreachable(_ error: any Error) -> BerthError {
-        let reason: String
-        if let urlError = error as? URLError {
-            switch urlError.code {
-            case .cannotConnectToHost: reason = "connection refused"
-            case .timedOut: reason = "timed out"
-            case .cannotFindHost: reason = "unknown host"
-            default: reason = urlError.localizedDescription
-            }
-        } else {
-            reason = String(describing: error)
+        if let berth = error as? BerthError { return berth }
+        return BerthError(.unavailable, "cannot reach berth at \(server): \(Self.reason(error)) — is `berth serve` running?")
+    }
+
+    /// A short reason in the words of `curl`/`kubectl` for a connection error.
+    static func reason(_ error: any Error) -> String {
+        var errnos: [Int32] = []
+        if let io = error as? IOError { errnos.append(io.errnoCode) }
+        if let connection = error as? NIOConnectionError {
+            errnos += connection.connectionErrors.compactMap { ($0.error as? IOError)?.errnoCode }
+            if connection.dnsAError != nil && connection.connectionErrors.isEmpty { return "unknown host" }
         }
-        return BerthError(.unavailable, "cannot reach berth at \(server): \(reason) — is `berth serve` running?")
+        if errnos.contains(ECONNREFUSED) { return "connection refused" }
+        if let first = errnos.first { return String(cString: strerror(first)) }
+        if let client = error as? HTTPClientError {
+            if client == .connectTimeout || client == .deadlineExceeded || client == .readTimeout { return "timed out" }
+            if client == .remoteConnectionClosed { return "the server closed the connection" }
+        }
+        let text = String(describing: error)
+        if text.contains("Connection refused") { return "connection refused" }
+        return text
     }
 
     /// Turns a Kubernetes `Status` failure into a `BerthError` with its
@@ -122,74 +146,33 @@ struct APIClient: Sendable {
     /// non-2xx response is gathered whole and thrown as the API's error.
     func stream(_ path: String, query: [String: String]) throws -> AsyncThrowingStream<Data, any Error> {
         let request = try makeRequest("GET", path, query: query, body: nil, contentType: "")
-        let (events, eventSink) = AsyncThrowingStream<StreamingDelegate.Event, any Error>.makeStream()
-        let delegate = StreamingDelegate(continuation: eventSink, client: self)
-        let session = URLSession(configuration: .ephemeral, delegate: delegate, delegateQueue: nil)
-        let task = session.dataTask(with: request)
-        eventSink.onTermination = { _ in
-            task.cancel()
-            session.invalidateAndCancel()
-        }
-        task.resume()
-
         let (output, sink) = AsyncThrowingStream<Data, any Error>.makeStream()
         let pump = Task {
-            var status = 0
-            var errorBody = Data()
             do {
-                for try await event in events {
-                    switch event {
-                    case .response(let code): status = code
-                    case .data(let chunk):
-                        if (200..<300).contains(status) { sink.yield(chunk) } else { errorBody.append(chunk) }
-                    }
+                let response: HTTPClientResponse
+                do {
+                    // `logs -f` may follow for as long as the user likes.
+                    response = try await Self.http.execute(request, deadline: .distantFuture)
+                } catch {
+                    throw unreachable(error)
                 }
-                try Self.check(Reply(status: status, body: errorBody))
+                let status = Int(response.status.code)
+                if (200..<300).contains(status) {
+                    for try await chunk in response.body {
+                        sink.yield(Data(chunk.readableBytesView))
+                    }
+                } else {
+                    let buffer = try await response.body.collect(upTo: 1 << 20)
+                    try Self.check(Reply(status: status, body: Data(buffer.readableBytesView)))
+                }
+                sink.finish()
+            } catch is CancellationError {
                 sink.finish()
             } catch {
-                sink.finish(throwing: error)
+                sink.finish(throwing: error is BerthError ? error : unreachable(error))
             }
         }
         sink.onTermination = { _ in pump.cancel() }
         return output
-    }
-}
-
-/// Forwards URLSession's delegate callbacks, which arrive in order on the
-/// session's serial queue, into an AsyncThrowingStream. Holds only Sendable
-/// lets, so it is Sendable without locks.
-final class StreamingDelegate: NSObject, URLSessionDataDelegate, Sendable {
-    enum Event: Sendable {
-        case response(Int)
-        case data(Data)
-    }
-
-    let continuation: AsyncThrowingStream<Event, any Error>.Continuation
-    let client: APIClient
-
-    init(continuation: AsyncThrowingStream<Event, any Error>.Continuation, client: APIClient) {
-        self.continuation = continuation
-        self.client = client
-    }
-
-    func urlSession(
-        _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-        completionHandler: @escaping (URLSession.ResponseDisposition) -> Void
-    ) {
-        continuation.yield(.response((response as? HTTPURLResponse)?.statusCode ?? 0))
-        completionHandler(.allow)
-    }
-
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-        continuation.yield(.data(data))
-    }
-
-    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
-        if let error, (error as? URLError)?.code != .cancelled {
-            continuation.finish(throwing: client.unreachable(error))
-        } else {
-            continuation.finish()
-        }
-        session.finishTasksAndInvalidate()
     }
 }

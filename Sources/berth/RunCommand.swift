@@ -89,8 +89,9 @@ struct RunCommand: AsyncParsableCommand {
         // container's terminal, whose line discipline does the rest (as docker).
         let terminal = tty && interactive ? RawTerminal(fd: STDIN_FILENO) : nil
         defer { terminal?.restore() }
+        let started: ContainerRecord
         do {
-            try await manager.start(record.id, attach: (STDOUT_FILENO, STDERR_FILENO),
+            started = try await manager.start(record.id, attach: (STDOUT_FILENO, STDERR_FILENO),
                                     stdin: interactive ? STDIN_FILENO : nil,
                                     terminalSize: tty ? RawTerminal.size(of: STDOUT_FILENO) : nil)
         } catch let error as BerthError {
@@ -110,8 +111,19 @@ struct RunCommand: AsyncParsableCommand {
             source.resume()
             return source
         }
+        // -t: a resize of this terminal goes to the shim, which copies the
+        // size to the container's pty (and so SIGWINCH to its foreground job).
+        var resize: DispatchSourceSignal?
+        if tty, let shimPid = started.shimPid {
+            signal(SIGWINCH, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: SIGWINCH)
+            source.setEventHandler { Glibc.kill(shimPid, SIGWINCH) }
+            source.resume()
+            resize = source
+        }
         let done = try await manager.wait(record.id)
         sources.forEach { $0.cancel() }
+        resize?.cancel()
         // With --rm the shim removes the container (after reporting the exit).
         terminal?.restore()
         if done.oomKilled { FileHandle.standardError.write(Data("berth: container \(done.name) was OOM-killed\n".utf8)) }
@@ -132,7 +144,17 @@ final class RawTerminal {
         self.saved = t
         var raw = t
         cfmakeraw(&raw)
+        // An end-of-file typed (or sent by script(1) when its own input ends)
+        // while the terminal was still line-buffered waits in the kernel's
+        // queue as a NUL marker, which raw mode would hand to the container
+        // as a real NUL byte (echoed as ^@). FIONREAD skips such markers in
+        // canonical mode and counts them in raw mode: the queue is dropped
+        // only when it holds a single such byte, so typeahead survives (a
+        // lone keystroke without Enter, typed during the start, is lost).
+        var before: Int32 = 0, after: Int32 = 0
+        let counted = ioctl(fd, UInt(FIONREAD), &before) == 0
         tcsetattr(fd, TCSANOW, &raw)
+        if counted, before == 0, ioctl(fd, UInt(FIONREAD), &after) == 0, after == 1 { tcflush(fd, TCIFLUSH) }
     }
 
     func restore() {
