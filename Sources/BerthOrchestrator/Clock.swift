@@ -70,6 +70,20 @@ enum Timestamp {
                       Int(parts.tm_mday), Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
     }
 
+    /// With milliseconds ("2026-11-29T12:18:05.123Z"), for the times the
+    /// kubelet writes into pod status (container start, condition
+    /// transitions): Kubernetes writes whole seconds, but every RFC 3339
+    /// reader (kubectl, client-go's metav1.Time) accepts the fraction, and
+    /// sub-second times let a rollout be taken apart (bench/rollout) and
+    /// minReadySeconds count from the real transition.
+    static func formatMillis(_ date: Date) -> String {
+        let millis = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
+        let whole = Date(timeIntervalSince1970: TimeInterval(millis / 1000))
+        var text = format(whole)
+        text.removeLast()
+        return text + String(format: ".%03dZ", Int(millis % 1000))
+    }
+
     static func parse(_ text: String?) -> Date? {
         guard let text, text.count >= 19 else { return nil }
         let chars = Array(text.utf8)

@@ -141,6 +141,7 @@ public struct DeploymentController: Sendable {
             throw BerthError(.conflict, "hash collision for ReplicaSet \(rs.name); collisionCount is now \(status.collisionCount ?? 0)",
                              object: "Deployment/\(deployment.namespace)/\(deployment.name)")
         }
+        Trace.mark("deployment \(deployment.name): created \(rs.name) with \(Util.replicas(rs))")
         if Util.replicas(rs) > 0 {
             await store.recordEvent(involving: deployment.objectReference, reason: "ScalingReplicaSet",
                                     message: "Scaled up replica set \(rs.name) from 0 to \(Util.replicas(rs))", type: "Normal")
@@ -198,6 +199,7 @@ public struct DeploymentController: Sendable {
             Util.desiredReplicasAnnotation: desired, Util.maxReplicasAnnotation: maxReplicas,
         ]) { $1 }
         let updated = try await store.update(copy)
+        Trace.mark("deployment \(deployment.name): scaled \(rs.name) \(current) -> \(count)")
         if current != count {
             let direction = count > current ? "up" : "down"
             await store.recordEvent(involving: deployment.objectReference, reason: "ScalingReplicaSet",

@@ -6,7 +6,7 @@ extension Kubelet {
     /// changed, and returns the phase.
     @discardableResult
     func writeStatus(_ pod: Pod, _ state: PodState) async throws -> String {
-        let now = Timestamp.format(clock.now())
+        let now = Timestamp.formatMillis(clock.now())
         var status = pod.status ?? PodStatus()
         let initStatuses = (pod.spec.initContainers ?? []).map { containerStatus($0, state.initContainers[$0.name]) }
         let appStatuses = pod.spec.containers.map { containerStatus($0, state.containers[$0.name]) }
@@ -21,23 +21,30 @@ extension Kubelet {
         status.phase = phase
         let containersReady = !appStatuses.isEmpty && appStatuses.allSatisfy(\.ready) && phase == "Running"
         var conditions = status.conditions ?? []
-        func set(_ type: String, _ value: Bool, reason: String?) {
+        // Readiness turned true when the last container's probe passed,
+        // not when this write happens.
+        let readySince = containersReady
+            ? pod.spec.containers.compactMap { state.containers[$0.name]?.readySince }.max().map(Timestamp.formatMillis)
+            : nil
+        func set(_ type: String, _ value: Bool, reason: String?, since: String? = nil) {
             let text = value ? "True" : "False"
             if let index = conditions.firstIndex(where: { $0.type == type }) {
                 if conditions[index].status == text && conditions[index].reason == reason { return }
                 var condition = Condition(type: type, status: text, reason: reason)
-                condition.lastTransitionTime = conditions[index].status == text ? conditions[index].lastTransitionTime : now
+                condition.lastTransitionTime = conditions[index].status == text ? conditions[index].lastTransitionTime : (since ?? now)
                 conditions[index] = condition
             } else {
                 var condition = Condition(type: type, status: text, reason: reason)
-                condition.lastTransitionTime = now
+                condition.lastTransitionTime = since ?? now
                 conditions.append(condition)
             }
         }
         let podCompleted = phase == "Succeeded" || phase == "Failed"
         set("Initialized", initialized, reason: initialized ? nil : "ContainersNotInitialized")
-        set("ContainersReady", containersReady, reason: containersReady ? nil : (podCompleted ? "PodCompleted" : "ContainersNotReady"))
-        set("Ready", containersReady, reason: containersReady ? nil : (podCompleted ? "PodCompleted" : "ContainersNotReady"))
+        set("ContainersReady", containersReady, reason: containersReady ? nil : (podCompleted ? "PodCompleted" : "ContainersNotReady"),
+            since: readySince)
+        set("Ready", containersReady, reason: containersReady ? nil : (podCompleted ? "PodCompleted" : "ContainersNotReady"),
+            since: readySince)
         status.conditions = conditions
 
         if status != pod.status {
@@ -45,6 +52,7 @@ extension Kubelet {
             copy.status = status
             do {
                 _ = try await store.updateStatus(copy)
+                Trace.mark("kubelet \(pod.name): status \(phase)\(containersReady ? " Ready" : "")")
             } catch let error as BerthError where error.code == .conflict {
                 // Someone else wrote the pod (scheduler, deleter); the next pass rewrites.
             }
@@ -64,7 +72,7 @@ extension Kubelet {
         if let terminated = record.terminated {
             status.state = ContainerStatus.State(terminated: terminated)
         } else if record.running, record.waiting == nil {
-            status.state = ContainerStatus.State(running: ContainerStatus.Running(startedAt: record.startedAt.map(Timestamp.format)))
+            status.state = ContainerStatus.State(running: ContainerStatus.Running(startedAt: record.startedAt.map(Timestamp.formatMillis)))
             status.ready = record.ready
             status.started = record.started
         } else {

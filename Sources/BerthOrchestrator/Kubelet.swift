@@ -37,10 +37,17 @@ public actor Kubelet {
     let configBuilder: ContainerConfigBuilder
     let volumes: VolumePreparer
     let logger: Logger
+    /// When a probe without an initial delay first runs after the start
+    /// (see `ProbeManager.firstProbeDelay`); tests on a manual clock keep 0.
+    static let firstProbeDelay: TimeInterval = 0.03
     /// How often a pod with running containers is looked at again.
     public var pollInterval: TimeInterval = 1
 
     var pods: [String: PodState] = [:]
+    /// Reconcile passes under way that may start a sandbox or container,
+    /// and when the last one ended (wall time; `awaitQuietStarts`).
+    var startsInFlight = 0
+    var lastStart = Date.distantPast
     /// Terminating pods waiting for the Services to stop sending to them, since when.
     var draining: [String: Date] = [:]
     var backoff = CrashLoopBackoff()
@@ -67,7 +74,7 @@ public actor Kubelet {
             }
             await store.recordEvent(involving: reference, reason: "Unhealthy", message: "\(what) probe failed: \(message)",
                                     type: "Warning")
-        })
+        }, firstProbeDelay: clock is SystemClock ? Self.firstProbeDelay : 0)
         self.nodeName = nodeName
         self.configBuilder = ContainerConfigBuilder(store: store)
         self.volumes = VolumePreparer(store: store, dataDir: dataDir)
@@ -88,12 +95,17 @@ public actor Kubelet {
         var waiting: ContainerStatus.Waiting? = ContainerStatus.Waiting(reason: "ContainerCreating")
         var started = false
         var ready = false
+        /// When `ready` last turned true (the readiness probe's success, or
+        /// the start when there is no probe): the Ready condition's
+        /// lastTransitionTime.
+        var readySince: Date?
         var imageID: String?
 
         /// A new container instance starts unprobed (its probe workers are new).
         mutating func resetProbes() {
             started = false
             ready = false
+            readySince = nil
         }
     }
 
@@ -116,6 +128,7 @@ public actor Kubelet {
     public func reconcile(namespace: String, name: String) async throws -> ReconcileResult {
         guard var pod = try await store.get(Pod.self, namespace: namespace, name: name),
               pod.spec.nodeName == nodeName else { return .done }
+        Trace.mark("kubelet \(name): pass")
         if pod.isTerminating {
             // Wait (requeued, holding no worker) until no Endpoints sends to
             // the pod, then stop it; waiting out the grace period runs as its
@@ -140,6 +153,16 @@ public actor Kubelet {
         }
         var state = pods[pod.uid] ?? PodState()
         defer { pods[pod.uid] = state }
+        // A pass that may create a sandbox or start a container: torn-down
+        // pods' sandboxes wait for these (see `awaitQuietStarts`).
+        let starting = state.sandboxID == nil || pod.spec.containers.contains { state.containers[$0.name]?.running != true }
+        if starting { startsInFlight += 1 }
+        defer {
+            if starting {
+                startsInFlight -= 1
+                lastStart = Date()
+            }
+        }
         let now = clock.now()
         if state.startTime == nil { state.startTime = Timestamp.parse(pod.status?.startTime) ?? now }
         var result = ReconcileResult.requeueAfter(pollInterval)
@@ -152,6 +175,7 @@ public actor Kubelet {
                 logger.debug("kubelet: sandbox of pod \(pod.namespace)/\(pod.name) ready in \(Self.millis(since: began)) ms")
                 state.sandboxID = sandbox.id
                 state.podIP = sandbox.ip
+                Trace.mark("kubelet \(pod.name): sandbox ready")
             } catch {
                 await event(pod, "FailedCreatePodSandBox", "Failed to create pod sandbox: \(error)", warning: true)
                 try await writeStatus(pod, state)
@@ -305,15 +329,16 @@ public actor Kubelet {
             record.waiting = ContainerStatus.Waiting(reason: "CreateContainerConfigError", message: error.message)
             return .requeueAfter(5)
         }
+        let began = ContinuousClock.now
         do {
-            let began = ContinuousClock.now
             let id = try await runtime.createContainer(sandboxID: sandboxID, config: config)
-            let created = Self.millis(since: began)
             record.id = id
-            await event(pod, "Created", "Created container \(container.name)")
-            try await runtime.startContainer(id: id)
-            await event(pod, "Started", "Started container \(container.name)")
-            logger.debug("kubelet: container \(container.name) of pod \(pod.namespace)/\(pod.name) created in \(created) ms, started after \(Self.millis(since: began)) ms")
+            do {
+                try await runtime.startContainer(id: id)
+            } catch {
+                await event(pod, "Created", "Created container \(container.name)")
+                throw error
+            }
         } catch {
             record.waiting = ContainerStatus.Waiting(reason: "RunContainerError", message: "\(error)")
             await event(pod, "Failed", "Error: \(error)", warning: true)
@@ -323,12 +348,22 @@ public actor Kubelet {
         record.startedAt = clock.now()
         record.waiting = nil
         record.resetProbes()
+        Trace.mark("kubelet \(pod.name): container \(container.name) started")
         // The probe workers start now: a probe without an initial delay runs
         // right after the start, and its result enqueues the pod.
         if kind == "app" {
             await probeWorkers.ensureWorkers(pod: pod, container: container, containerID: record.id ?? "",
                                        startedAt: record.startedAt ?? clock.now(), host: state.podIP ?? "127.0.0.1")
         }
+        // The events after the start (and the probes' start): their writes
+        // stay off the path from create to a first probe.
+        await event(pod, "Created", "Created container \(container.name)")
+        await event(pod, "Started", "Started container \(container.name)")
+        logger.debug("kubelet: container \(container.name) of pod \(pod.namespace)/\(pod.name) started in \(Self.millis(since: began)) ms")
+        // A first probe that already answered (it runs at once and usually
+        // takes milliseconds) goes into this pass's status write, instead
+        // of a second pass and a second write.
+        if kind == "app" { return try await runProbes(pod, container, &record, state) }
         return .requeueAfter(pollInterval)
     }
 
@@ -358,7 +393,19 @@ public actor Kubelet {
             record.waiting = ContainerStatus.Waiting(reason: "ContainerCreating")
             return .requeueAfter(pollInterval)
         }
-        guard let pulled = pullResults.removeValue(forKey: key) else {
+        var result = pullResults.removeValue(forKey: key)
+        if result == nil, policy == "Never" || policy == "IfNotPresent" || Self.isPinned(image) {
+            // An image already on the node needs no pull: a local lookup
+            // (milliseconds) here instead of a task and another pass. A
+            // digest names its content, so even Always has nothing to ask
+            // the registry when that digest is present.
+            do {
+                result = .success(try await runtime.ensureImage(image, pullPolicy: "Never"))
+            } catch {
+                if policy == "Never" { result = .failure(error) }
+            }
+        }
+        guard let pulled = result else {
             // A pull can take minutes: run it as its own task, which
             // enqueues the pod when it is done.
             let runtime = self.runtime
@@ -400,6 +447,11 @@ public actor Kubelet {
             // The next pass shows ImagePullBackOff until the backoff ends.
             return .requeueAfter(pollInterval)
         }
+    }
+
+    /// `name@sha256:…`: the reference fixes the content.
+    static func isPinned(_ image: String) -> Bool {
+        image.contains("@sha256:")
     }
 
     static func pullPolicy(_ container: Container) -> String {
@@ -449,14 +501,19 @@ public actor Kubelet {
         if record.started, liveness == false {
             kill(pod, container, record, because: "failed liveness probe")
             record.ready = false
+            record.readySince = nil
             return .requeueAfter(pollInterval)
         }
+        let wasReady = record.ready
         if container.readinessProbe != nil {
-            let readiness = await result(.readiness)
-            record.ready = record.started && (readiness ?? record.ready)
+            let readiness = await probeWorkers.result(podUID: pod.uid, container: container.name, containerID: id, kind: .readiness)
+            record.ready = record.started && (readiness?.success ?? record.ready)
+            if record.ready && !wasReady { record.readySince = readiness?.since ?? clock.now() }
         } else {
             record.ready = record.started
+            if record.ready && !wasReady { record.readySince = clock.now() }
         }
+        if !record.ready { record.readySince = nil }
         return .requeueAfter(pollInterval)
     }
 
@@ -536,6 +593,26 @@ public actor Kubelet {
         return nil
     }
 
+    /// Lets pod starts go first: a stopped pod's sandbox is removed once no
+    /// pass has been starting a sandbox or container for `startQuiet`, or
+    /// after `startQuietLimit`. The runtime attaches and detaches pod
+    /// networks one at a time (and deleting a veth waits for the kernel), so
+    /// in a rolling update the old pods' teardowns would otherwise queue in
+    /// front of the new pods' sandboxes. Nothing waits for the teardown:
+    /// Available counts new ready pods, and the old pod object goes once
+    /// it is done. Wall time, and only on the system clock: tests on a
+    /// manual clock tear down at once.
+    func awaitQuietStarts() async {
+        guard clock is SystemClock else { return }
+        let limit = Date().addingTimeInterval(Self.startQuietLimit)
+        while Date() < limit, startsInFlight > 0 || Date().timeIntervalSince(lastStart) < Self.startQuiet {
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
+    static let startQuiet: TimeInterval = 0.3
+    static let startQuietLimit: TimeInterval = 5
+
     /// Longest a terminating pod waits for the Services to stop sending to it.
     static let drainLimit: TimeInterval = 3
     /// Time after the Endpoints dropped the pod for the proxy's rules to follow.
@@ -552,10 +629,17 @@ public actor Kubelet {
             ids.formUnion(state.initContainers.values.compactMap(\.id))
             if let sandbox = state.sandboxID { sandboxes.insert(sandbox) }
         }
-        for container in (try? await runtime.listContainers()) ?? [] where container.labels[RuntimeLabels.podUID] == pod.uid {
-            if container.state != .exited { ids.insert(container.id) }
+        // The records name every container this kubelet made for the pod
+        // (recover() rebuilds them after a restart). Only a pod it holds no
+        // sandbox for is looked up in the runtime's lists, which read every
+        // container's and sandbox's state (costly during a rollout's
+        // terminations).
+        if sandboxes.isEmpty {
+            for container in (try? await runtime.listContainers()) ?? [] where container.labels[RuntimeLabels.podUID] == pod.uid {
+                if container.state != .exited { ids.insert(container.id) }
+            }
+            for sandbox in (try? await runtime.listSandboxes()) ?? [] where sandbox.podUID == pod.uid { sandboxes.insert(sandbox.id) }
         }
-        for sandbox in (try? await runtime.listSandboxes()) ?? [] where sandbox.podUID == pod.uid { sandboxes.insert(sandbox.id) }
         if !ids.isEmpty { await event(pod, "Killing", "Stopping \(ids.count) container(s) with grace period \(grace)s") }
         let runtime = self.runtime
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -566,6 +650,7 @@ public actor Kubelet {
             }
             try await group.waitForAll()
         }
+        if !sandboxes.isEmpty { await awaitQuietStarts() }
         for sandbox in sandboxes {
             do { try await runtime.removeSandbox(id: sandbox) } catch let error as BerthError where error.code == .notFound {}
         }
@@ -669,7 +754,9 @@ public actor Kubelet {
             if container.state == .running {
                 record.running = true
                 record.waiting = nil
-                record.startedAt = Timestamp.parse(container.startedAt) ?? clock.now()
+                // The time this kubelet wrote (milliseconds) when it is this container's.
+                let written = storedStatus?.containerID == "berth://\(container.id)" ? storedStatus?.state?.running?.startedAt : nil
+                record.startedAt = Timestamp.parse(written) ?? Timestamp.parse(container.startedAt) ?? clock.now()
                 record.started = storedStatus?.started ?? false
                 record.ready = storedStatus?.ready ?? false
                 if record.ready { await probeWorkers.seed(podUID: uid, container: name, kind: .readiness, success: true) }

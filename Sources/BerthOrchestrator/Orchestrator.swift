@@ -33,10 +33,12 @@ public struct OrchestratorConfiguration: Sendable {
     public var resyncInterval: TimeInterval
     /// Parallel workers of the kubelet queue (sandbox and container starts
     /// are slow; probes, pulls and terminations run outside these workers).
+    /// Enough for a rolling update's wave (maxSurge + maxUnavailable pods)
+    /// to start at once.
     public var kubeletWorkers: Int
 
     public init(nodeName: String = ProcessInfo.processInfo.hostName, dataDir: String, capacity: NodeCapacity? = nil,
-                extraNodes: [Node] = [], resyncInterval: TimeInterval = 30, kubeletWorkers: Int = 4) {
+                extraNodes: [Node] = [], resyncInterval: TimeInterval = 30, kubeletWorkers: Int = 8) {
         self.nodeName = nodeName
         self.dataDir = dataDir
         self.capacity = capacity
@@ -179,7 +181,9 @@ public final class Orchestrator: ServiceLifecycle.Service, Sendable {
                 let kubelet = self.kubelet
                 Task { await kubelet.cleanUpDeleted(podUID: uid) }
             }
-            await schedulerQueue.add(key)
+            // A bound pod's changes (status writes, mostly) are not the
+            // scheduler's: they would queue in front of pods to bind.
+            if change.nodeName?.isEmpty ?? true { await schedulerQueue.add(key) }
             await kubeletQueue.add(key)
             for owner in change.ownerReferences where owner.kind == "ReplicaSet" {
                 await replicaSetQueue.add(ObjectName(namespace: change.namespace, name: owner.name))

@@ -32,9 +32,13 @@ public struct ObjectChange: Sendable, Hashable {
     /// The uid of the object (so that the kubelet can clean up after a pod
     /// that is already gone from the store).
     public var uid: String?
+    /// For a pod: its `spec.nodeName` at the change ("" when unbound); nil
+    /// when the feed does not say. A bound pod is not the scheduler's.
+    public var nodeName: String?
 
     public init(type: ChangeType, kind: ResourceKind, namespace: String, name: String,
-                ownerReferences: [OwnerReference] = [], uid: String? = nil) {
+                ownerReferences: [OwnerReference] = [], uid: String? = nil, nodeName: String? = nil) {
+        self.nodeName = nodeName
         self.type = type
         self.kind = kind
         self.namespace = namespace
@@ -61,6 +65,15 @@ public protocol OrchestratorStore: Sendable {
     func get<T: ClusterObject>(_ type: T.Type, namespace: String, name: String) async throws -> T?
     /// All objects of a kind, in one namespace or (nil) in all of them.
     func list<T: ClusterObject>(_ type: T.Type, namespace: String?) async throws -> [T]
+    /// Those whose labels match `labelSelector` (all when nil). A backend
+    /// that can filter before decoding should: controllers list by selector
+    /// on every reconcile.
+    func list<T: ClusterObject>(_ type: T.Type, namespace: String?, labelSelector: LabelSelector?) async throws -> [T]
+    /// The scheduler's bind: writes the pod (its `spec.nodeName`) and then
+    /// its status (PodScheduled), and records a Normal "Scheduled" event
+    /// with `message` — in one transaction where the backend can, since it
+    /// is on the path of every pod start.
+    func bind(_ pod: Pod, message: String) async throws -> Pod
     func create<T: ClusterObject>(_ object: T) async throws -> T
     func update<T: ClusterObject>(_ object: T) async throws -> T
     func updateStatus<T: ClusterObject>(_ object: T) async throws -> T
@@ -70,6 +83,22 @@ public protocol OrchestratorStore: Sendable {
     /// Records an event about `object` (reason in CamelCase as in Kubernetes;
     /// type "Normal" or "Warning"). The store folds repeats into a count.
     func recordEvent(involving object: ObjectReference, reason: String, message: String, type: String) async
+}
+
+extension OrchestratorStore {
+    public func bind(_ pod: Pod, message: String) async throws -> Pod {
+        var bound = try await update(pod)
+        bound.status = pod.status
+        bound = try await updateStatus(bound)
+        await recordEvent(involving: pod.objectReference, reason: "Scheduled", message: message, type: "Normal")
+        return bound
+    }
+
+    public func list<T: ClusterObject>(_ type: T.Type, namespace: String?, labelSelector: LabelSelector?) async throws -> [T] {
+        let all = try await list(T.self, namespace: namespace)
+        guard let labelSelector else { return all }
+        return all.filter { labelSelector.matches($0.metadata.labels ?? [:]) }
+    }
 }
 
 extension ClusterObject {

@@ -25,6 +25,9 @@ actor ProbeManager {
         var success: Bool?
         var consecutiveSuccesses = 0
         var consecutiveFailures = 0
+        /// When `success` last changed: the instant the probe that flipped
+        /// it returned (the kubelet dates the Ready transition from it).
+        var since: Date?
     }
 
     struct Key: Hashable, Sendable {
@@ -46,13 +49,21 @@ actor ProbeManager {
     let logger: Logger
     let onChange: @Sendable (ObjectName) async -> Void
     let onUnhealthy: @Sendable (ObjectReference, Kind, String) async -> Void
+    /// How long after a container's start a probe without an initial delay
+    /// first runs. Kubernetes runs it at the worker's next tick, anywhere in
+    /// the first period; at the very start the process has often not bound
+    /// its port yet, and that failed probe costs a whole period. A few tens
+    /// of milliseconds later it usually has.
+    let firstProbeDelay: TimeInterval
     private var workers: [Key: Worker] = [:]
     private var results: [Key: Result] = [:]
 
     init(clock: any OrchestratorClock, prober: Prober, logger: Logger = Logger(label: "berth.kubelet"),
          onChange: @escaping @Sendable (ObjectName) async -> Void,
-         onUnhealthy: @escaping @Sendable (ObjectReference, Kind, String) async -> Void) {
+         onUnhealthy: @escaping @Sendable (ObjectReference, Kind, String) async -> Void,
+         firstProbeDelay: TimeInterval = 0) {
         self.clock = clock
+        self.firstProbeDelay = firstProbeDelay
         self.prober = prober
         self.logger = logger
         self.onChange = onChange
@@ -79,7 +90,8 @@ actor ProbeManager {
                 workers[key] = nil
                 results[key] = nil
             }
-            let first = startedAt.addingTimeInterval(TimeInterval(probe.initialDelaySeconds ?? 0))
+            let initialDelay = TimeInterval(probe.initialDelaySeconds ?? 0)
+            let first = startedAt.addingTimeInterval(initialDelay > 0 ? initialDelay : firstProbeDelay)
             let task = Task { [weak self] in
                 guard let self else { return }
                 await self.work(key, pod: name, reference: reference, probe: probe, container: container, containerID: containerID,
@@ -147,6 +159,7 @@ actor ProbeManager {
             // Busy until the pod is enqueued, so that settle() finds the
             // key queued once this worker counts as idle.
             if changed {
+                Trace.mark("probe \(pod.name): \(key.kind.rawValue) now \(outcome.succeeded ? "succeeds" : "fails")")
                 logger.debug("kubelet: \(key.kind.rawValue) probe of \(pod)/\(key.container) now \(outcome.succeeded ? "succeeds" : "fails")")
                 await onChange(pod)
             }
@@ -180,6 +193,7 @@ actor ProbeManager {
             result.consecutiveSuccesses = 0
             if result.consecutiveFailures >= max(1, probe.failureThreshold ?? 3) { result.success = false }
         }
+        if result.success != before { result.since = clock.now() }
         results[key] = result
         if case .failure(let message) = outcome {
             // Readiness reports its first failure and failures while Ready,

@@ -29,24 +29,28 @@ public struct ReplicaSetController: Sendable {
         let desired = rs.isTerminating ? 0 : DeploymentUtil.replicas(rs)
         let diff = active.count - desired
 
+        // The pods as they are after this pass (created ones are not ready),
+        // for the status.
+        var current = active
         if diff < 0 {
             for _ in 0..<min(-diff, burst) {
                 let pod = try await createPod(rs)
+                current.append(pod)
+                Trace.mark("replicaset \(rs.name): created \(pod.name)")
                 await store.recordEvent(involving: rs.objectReference, reason: "SuccessfulCreate",
                                         message: "Created pod: \(pod.name)", type: "Normal")
             }
         } else if diff > 0 {
             for pod in active.sorted(by: PodUtil.deleteFirst).prefix(diff) {
                 try await podDeleter.delete(pod)
+                current.removeAll { $0.uid == pod.uid }
                 await store.recordEvent(involving: rs.objectReference, reason: "SuccessfulDelete",
                                         message: "Deleted pod: \(pod.name)", type: "Normal")
             }
         }
 
-        // Status reflects the pods as they are now (created ones are not ready).
         let now = clock.now()
         let minReady = rs.spec.minReadySeconds ?? 0
-        let current = diff == 0 ? active : try await claimPods(rs).filter(PodUtil.isActive)
         var status = rs.status ?? ReplicaSetStatus()
         status.replicas = current.count
         status.fullyLabeledReplicas = current.filter { pod in
@@ -58,6 +62,7 @@ public struct ReplicaSetController: Sendable {
         if status != rs.status {
             rs.status = status
             rs = try await store.updateStatus(rs)
+            Trace.mark("replicaset \(rs.name): status replicas \(status.replicas) ready \(status.readyReplicas ?? 0) available \(status.availableReplicas ?? 0)")
         }
         // A ready pod becomes available after minReadySeconds: look again then.
         if minReady > 0, (status.readyReplicas ?? 0) > (status.availableReplicas ?? 0) {
@@ -66,10 +71,12 @@ public struct ReplicaSetController: Sendable {
         return .done
     }
 
-    /// Pods this set controls, adopting orphans its selector matches.
+    /// Pods this set controls, adopting orphans its selector matches. Only
+    /// pods the selector matches are read: an owned pod whose labels no
+    /// longer match is not the set's (Kubernetes releases it).
     func claimPods(_ rs: ReplicaSet) async throws -> [Pod] {
         var owned: [Pod] = []
-        for var pod in try await store.list(Pod.self, namespace: rs.namespace) {
+        for var pod in try await store.list(Pod.self, namespace: rs.namespace, labelSelector: rs.spec.selector) {
             if let ref = pod.controllerRef {
                 if ref.uid == rs.uid { owned.append(pod) }
                 continue

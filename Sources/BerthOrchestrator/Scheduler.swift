@@ -71,7 +71,7 @@ public struct Scheduler: Sendable {
                 for reason in nodeReasons { reasons[reason, default: 0] += 1 }
             }
         }
-        let now = Timestamp.format(clock.now())
+        let now = Timestamp.formatMillis(clock.now())
         let best = fitting.first { $0.node.name == localNodeName } ?? fitting.max { $0.freeMemory < $1.freeMemory }
         guard let chosen = best?.node else {
             let detail = reasons.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
@@ -90,15 +90,18 @@ public struct Scheduler: Sendable {
             return .unschedulable(message: message)
         }
         pod.spec.nodeName = chosen.name
-        pod = try await store.update(pod)
+        if chosen.name == localNodeName, !(pod.metadata.finalizers ?? []).contains(Kubelet.finalizer), PodUtil.isActive(pod) {
+            // The local kubelet will run it: its finalizer goes on in the
+            // bind's write rather than in a write of its own first pass.
+            pod.metadata.finalizers = (pod.metadata.finalizers ?? []) + [Kubelet.finalizer]
+        }
         var status = pod.status ?? PodStatus(phase: "Pending")
         var condition = Condition(type: "PodScheduled", status: "True")
         condition.lastTransitionTime = now
         status.conditions = (status.conditions ?? []).filter { $0.type != "PodScheduled" } + [condition]
         pod.status = status
-        _ = try await store.updateStatus(pod)
-        await store.recordEvent(involving: pod.objectReference, reason: "Scheduled",
-                                message: "Successfully assigned \(pod.namespace)/\(pod.name) to \(chosen.name)", type: "Normal")
+        pod = try await store.bind(pod, message: "Successfully assigned \(pod.namespace)/\(pod.name) to \(chosen.name)")
+        Trace.mark("scheduler: bound \(pod.name)")
         return .bound(node: chosen.name)
     }
 }

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
+import Synchronization
 
 extension SocketProbeTransport {
     /// One TLS client for every HTTPS probe of the process (a client per
@@ -23,15 +24,36 @@ extension SocketProbeTransport {
     /// keeps retrying a refused connection until its own connect timeout.
     public func httpsGet(host: String, port: Int, path: String, headers: [(String, String)], timeout: TimeInterval) async -> ProbeOutcome {
         let url = "https://\(host.contains(":") ? "[\(host)]" : host):\(port)\(path.isEmpty ? "/" : path)"
-        return await withTaskGroup(of: ProbeOutcome?.self) { group in
-            group.addTask { await Self.tlsExchange(host: host, port: port, path: path, headers: headers, timeout: timeout) }
-            group.addTask {
+        let deadlineOutcome = ProbeOutcome.failure("Get \"\(url)\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)")
+        // Not a task group: leaving one waits for every child, and the
+        // client does not stop a refused connection's retries when
+        // cancelled, so a 1 s probe could take as long as the client's own
+        // connect timeout. The first of the exchange and the deadline answers.
+        return await withCheckedContinuation { (continuation: CheckedContinuation<ProbeOutcome, Never>) in
+            let once = FirstAnswer(continuation)
+            let exchange = Task { once.answer(await Self.tlsExchange(host: host, port: port, path: path, headers: headers, timeout: timeout)) }
+            Task {
                 try? await Task.sleep(for: .milliseconds(Int64(max(0.001, timeout) * 1000)))
-                return nil
+                once.answer(deadlineOutcome)
+                exchange.cancel()
             }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first ?? .failure("Get \"\(url)\": context deadline exceeded (Client.Timeout exceeded while awaiting headers)")
+        }
+    }
+
+    /// Resumes the continuation with the first outcome only.
+    private final class FirstAnswer: Sendable {
+        let continuation: Mutex<CheckedContinuation<ProbeOutcome, Never>?>
+
+        init(_ continuation: CheckedContinuation<ProbeOutcome, Never>) {
+            self.continuation = Mutex(continuation)
+        }
+
+        func answer(_ outcome: ProbeOutcome) {
+            let waiting = continuation.withLock { value in
+                defer { value = nil }
+                return value
+            }
+            waiting?.resume(returning: outcome)
         }
     }
 

@@ -20,16 +20,25 @@ public struct StoreBackend: OrchestratorStore {
         self.logger = logger
     }
 
+    // Typed values go to and from the store's trees with TreeEncoder and
+    // TreeDecoder, not through JSON bytes (see TreeDecoder for why).
+
     public func get<T: ClusterObject>(_ type: T.Type, namespace: String, name: String) async throws -> T? {
-        try await store.get(T.self, namespace: namespace, name: name)
+        guard let stored = try await store.get(T.resourceKind.key(namespace: namespace, name: name)) else { return nil }
+        return try Self.decode(T.self, stored)
     }
 
     public func list<T: ClusterObject>(_ type: T.Type, namespace: String?) async throws -> [T] {
-        try await store.list(T.self, namespace: namespace)
+        try await list(T.self, namespace: namespace, labelSelector: nil)
+    }
+
+    public func list<T: ClusterObject>(_ type: T.Type, namespace: String?, labelSelector: LabelSelector?) async throws -> [T] {
+        // The store filters labels on the trees: only matches are decoded.
+        try await store.list(T.resourceKind, namespace: namespace, labelSelector: labelSelector).items.map { try Self.decode(T.self, $0) }
     }
 
     public func create<T: ClusterObject>(_ object: T) async throws -> T {
-        try await store.create(object)
+        try Self.decode(T.self, await store.create(TreeEncoder.encode(object)))
     }
 
     public func update<T: ClusterObject>(_ object: T) async throws -> T {
@@ -37,14 +46,41 @@ public struct StoreBackend: OrchestratorStore {
         guard let current = try await store.get(key) else {
             throw BerthError(.notFound, "\(key) not found", object: key.description)
         }
-        let incoming = try JSONValue(encoding: object)
-        let projection = try JSONValue(encoding: current.decode(T.self))
+        let incoming = try TreeEncoder.encode(object)
+        let projection = try TreeEncoder.encode(Self.decode(T.self, current))
         let merged = Self.merge(incoming, current: current.object, projection: projection)
-        return try await store.update(merged).decode(T.self)
+        return try Self.decode(T.self, await store.update(merged))
     }
 
     public func updateStatus<T: ClusterObject>(_ object: T) async throws -> T {
-        try await store.updateStatus(object)
+        try Self.decode(T.self, await store.updateStatus(TreeEncoder.encode(object)))
+    }
+
+    public func bind(_ pod: Pod, message: String) async throws -> Pod {
+        let key = ResourceKind.pod.key(namespace: pod.metadata.namespace ?? "default", name: pod.metadata.name)
+        let incoming = try TreeEncoder.encode(pod)
+        let reference = pod.objectReference
+        let stored = try await store.transaction { tx in
+            guard let current = try tx.get(key) else {
+                throw BerthError(.notFound, "\(key) not found", object: key.description)
+            }
+            let projection = try TreeEncoder.encode(Self.decode(Pod.self, current))
+            let updated = try tx.update(Self.merge(incoming, current: current.object, projection: projection))
+            var withStatus = updated.object
+            withStatus["status"] = incoming["status"]
+            let result = try tx.updateStatus(withStatus)
+            try tx.recordEvent(about: reference, type: .normal, reason: "Scheduled", message: message)
+            return result
+        }
+        return try Self.decode(Pod.self, stored)
+    }
+
+    static func decode<T: ClusterObject>(_ type: T.Type, _ stored: StoredObject) throws -> T {
+        do {
+            return try TreeDecoder.decode(T.self, from: stored.object)
+        } catch {
+            throw BerthError(.internal, "stored object does not decode as \(T.self)", object: stored.key.description, cause: error)
+        }
     }
 
     public func delete(_ kind: ResourceKind, namespace: String, name: String) async throws {
@@ -60,11 +96,21 @@ public struct StoreBackend: OrchestratorStore {
             do {
                 for try await event in feed {
                     guard let kind = event.key.resourceKind else { continue }
-                    let owners: [OwnerReference]
-                    if let last = event.lastState {
-                        owners = (try? last["metadata"]?["ownerReferences"]?.decode([OwnerReference].self)) ?? []
-                    } else {
-                        owners = (try? await store.get(event.key))?.ownerReferences ?? []
+                    // Only pod and ReplicaSet changes are routed by owner
+                    // (Orchestrator.enqueue): the others need no read.
+                    var owners: [OwnerReference] = []
+                    var nodeName: String?
+                    if kind == .pod || kind == .replicaSet {
+                        let tree: JSONValue?
+                        if let last = event.lastState {
+                            tree = last
+                            owners = (try? last["metadata"]?["ownerReferences"].map { try TreeDecoder.decode([OwnerReference].self, from: $0) }) ?? []
+                        } else {
+                            let stored = try? await store.get(event.key)
+                            tree = stored?.object
+                            owners = stored?.ownerReferences ?? []
+                        }
+                        if kind == .pod, let tree { nodeName = tree["spec"]?["nodeName"]?.stringValue ?? "" }
                     }
                     let type: ObjectChange.ChangeType = switch event.type {
                     case .added: .added
@@ -72,7 +118,7 @@ public struct StoreBackend: OrchestratorStore {
                     case .deleted: .deleted
                     }
                     continuation.yield(ObjectChange(type: type, kind: kind, namespace: event.key.namespace, name: event.key.name,
-                                                    ownerReferences: owners, uid: event.uid))
+                                                    ownerReferences: owners, uid: event.uid, nodeName: nodeName))
                 }
             } catch {
                 logger.error("change feed ended: \(error)")

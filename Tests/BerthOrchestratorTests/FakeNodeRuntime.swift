@@ -72,7 +72,8 @@ actor FakeNodeRuntime: NodeRuntime {
     }
 
     func ensureImage(_ reference: String, pullPolicy: String) async throws -> ImageSummary {
-        pulls.append((reference, clock.now()))
+        // `Never` is the kubelet's local lookup, not a pull.
+        if pullPolicy != "Never" { pulls.append((reference, clock.now())) }
         if brokenImages.contains(reference) { throw BerthError(.registry, "pull of \(reference) failed: connection refused") }
         if missingImages.contains(reference) && pullPolicy == "Never" {
             throw BerthError(.imageNotFound, "image \(reference) is not present")

@@ -7,18 +7,24 @@ CIDRs and nftables tables). Measured: apply of a new template -> Available
 (observedGeneration current, updated = ready = available = replicas, the old
 ReplicaSet at 0), polled every 20 ms over the API.
 
-The probe time the algorithm has to wait: each wave of new pods must pass one
-readiness probe before the controller may move on, and one wait lets at most
-maxSurge + maxUnavailable new pods become ready (defaults: 25 % each, so 3 + 2
-of 10 replicas: 2 waves). Each wave is counted as one probe period (the worst
-case for a probe that passes at its first run). The controller's scale-up
-steps (from its ScalingReplicaSet events) are printed beside it. overhead = apply->Available - waves x periodSeconds, i.e.
-everything Berth spends besides waiting for probes: controllers, scheduling,
-sandboxes, container starts, status writes.
+The probe time the algorithm has to wait: a new pod counts only once its
+readiness probe has passed. The kubelet and scheduler write, in
+milliseconds, when each pod was bound, when its container started and when
+the probe that made it Ready returned. Available waits for the last new pod
+to become Ready; that pod was created once an earlier new pod became Ready
+(the last one Ready before it was bound), and so on back to the first surge.
+The chain's probe waits (Ready - container start) are what the algorithm had
+to wait for (see probe_waits):
 
-    bench/rollout/real.py [--replicas 10] [--runs 3] [--berth .build/release/berth]
+    probe wait = sum over the critical chain of (Ready - container started)
+    overhead   = (apply -> Available) - probe wait
+
+i.e. everything Berth spends besides waiting for probes: the CLI, the API,
+controllers, scheduling, sandboxes, container starts, status writes.
+
+    bench/rollout/real.py [--replicas 10] [--runs 5] [--berth .build/release/berth]
 """
-import argparse, json, os, random, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
+import argparse, calendar, json, os, random, shutil, signal, socket, subprocess, sys, tempfile, time, urllib.request
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -76,7 +82,9 @@ class Cluster:
         image = os.path.join(self.data, "image")
         subprocess.run(["bash", os.path.join(ROOT, "scripts/build-test-image.sh"), image], check=True, capture_output=True)
         self.run("image", "import", "--data-dir", self.data, image, "--tag", "bench/busybox:1")
-        self.log = open(os.path.join(self.data, "serve.log"), "w")
+        # Append mode: the bench writes its own [timing] marks into the same
+        # log as the server's BERTH_TIMING=1 marks (same monotonic clock).
+        self.log = open(os.path.join(self.data, "serve.log"), "a")
         self.serve = subprocess.Popen([self.berth, "serve", "--data-dir", self.data, "--listen", "127.0.0.1:%d" % self.port],
                                       env=self.env, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         deadline = time.time() + 60
@@ -99,6 +107,16 @@ class Cluster:
         with open(path, "w") as f:
             f.write(text)
         self.run("apply", "-f", path, "--server", "http://127.0.0.1:%d" % self.port, "--data-dir", self.data)
+
+    def mark(self, what):
+        """A BERTH_TIMING-style mark in the serve log (CLOCK_MONOTONIC ms)."""
+        self.log.write("[timing] %.3f bench: %s\n" % (time.monotonic() * 1000, what))
+        self.log.flush()
+
+    def cpu_seconds(self):
+        """User + system CPU time the server has used so far."""
+        fields = open("/proc/%d/stat" % self.serve.pid).read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def deployment(self):
         return self.get("/apis/apps/v1/namespaces/default/deployments/web")
@@ -181,15 +199,64 @@ def new_replica_set(cluster, version):
     for rs in items:
         command = " ".join(rs["spec"]["template"]["spec"]["containers"][0].get("command", []))
         if "echo %s " % version in command:
-            return rs["metadata"]["name"]
+            return rs
     return None
+
+
+def parse_time(text):
+    """RFC 3339 as the kubelet writes it (milliseconds, or whole seconds)."""
+    if not text:
+        return None
+    text = text.rstrip("Z")
+    whole, _, fraction = text.partition(".")
+    seconds = calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S"))
+    return seconds + (float("0." + fraction) if fraction else 0.0)
+
+
+def probe_waits(cluster, rs):
+    """The readiness-probe time on the rollout's critical path.
+
+    Per new pod, the kubelet and scheduler write in milliseconds: when it was
+    bound (PodScheduled), when its container started (state.running.startedAt)
+    and when the probe that made it Ready returned (Ready's
+    lastTransitionTime). Available waits for the last pod to become Ready;
+    that pod was created once an earlier new pod became Ready (the one Ready
+    last before it was bound), which in turn waited for its own probe, and so
+    on back to a pod of the first surge. The probe waits (Ready - started) of
+    this chain are the probe time the algorithm had to wait; a pod whose
+    probe was slow but that gated nothing is not counted."""
+    hash_ = rs["metadata"]["labels"]["pod-template-hash"]
+    pods = []
+    for pod in cluster.get("/api/v1/namespaces/default/pods").get("items", []):
+        if (pod["metadata"].get("labels") or {}).get("pod-template-hash") != hash_ or pod["metadata"].get("deletionTimestamp"):
+            continue
+        status = pod.get("status", {})
+        conditions = {c.get("type"): c for c in status.get("conditions", [])}
+        started = parse_time(((status.get("containerStatuses") or [{}])[0].get("state") or {}).get("running", {}).get("startedAt"))
+        ready = parse_time(conditions.get("Ready", {}).get("lastTransitionTime")) if conditions.get("Ready", {}).get("status") == "True" else None
+        bound = parse_time(conditions.get("PodScheduled", {}).get("lastTransitionTime"))
+        if started is not None and ready is not None and bound is not None:
+            pods.append({"bound": bound, "started": started, "ready": ready, "wait": max(0.0, ready - started)})
+    chain = []
+    current = max(pods, key=lambda p: p["ready"], default=None)
+    while current is not None:
+        chain.append(current)
+        current = max((p for p in pods if p["ready"] <= current["bound"]), key=lambda p: p["ready"], default=None)
+    return [p["wait"] for p in reversed(chain)], sorted(p["wait"] for p in pods)
+
+
+def median(values):
+    values = sorted(values)
+    return values[len(values) // 2] if values else float("nan")
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--replicas", type=int, default=10)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--keep-log", help="copy the serve log (LOG_LEVEL=debug for step timings) here")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--timeline", action="store_true",
+                        help="also list the pods every poll for a seen/Running/Ready timeline (costs server CPU)")
+    parser.add_argument("--keep-log", help="copy the serve log here (BERTH_TIMING=1 adds the step timings)")
     parser.add_argument("--berth", default=os.path.join(ROOT, ".build/release/berth"))
     args = parser.parse_args()
     if os.geteuid() != 0:
@@ -206,33 +273,35 @@ def main():
             version = "v%d" % run
             before = {p["metadata"]["name"] for p in cluster.get("/api/v1/namespaces/default/pods").get("items", [])}
             timeline = {name: {} for name in before}
+            cpu_before = cluster.cpu_seconds()
+            cluster.mark("apply " + version)
             start = time.time()
             cluster.apply(MANIFEST.format(replicas=args.replicas, version=version))
-            done = cluster.wait_available(args.replicas, timeline=timeline)
+            done = cluster.wait_available(args.replicas, timeline=timeline if args.timeline else None)
+            cluster.mark("Available " + version)
             total = done - start
+            cpu = cluster.cpu_seconds() - cpu_before
             rs = new_replica_set(cluster, version)
-            steps = cluster.scale_up_events(rs) if rs else 0
-            # The fewest probe waits the algorithm needs: each wait lets at
-            # most maxSurge + maxUnavailable (25 % each: ceil 3 + floor 2 of 10)
-            # new pods become ready.
-            surge = -(-args.replicas * 25 // 100)
-            unavailable = args.replicas * 25 // 100
-            waves = -(-args.replicas // max(1, surge + unavailable))
-            overhead = total - waves * 1.0
-            results.append((total, waves, overhead))
+            steps = cluster.scale_up_events(rs["metadata"]["name"]) if rs else 0
+            waves, waits = probe_waits(cluster, rs) if rs else ([], [])
+            probe = sum(waves)
+            overhead = total - probe
+            results.append((total, probe, overhead, cpu))
             fresh = sorted((e for n, e in timeline.items() if n not in before and "seen" in e), key=lambda e: e["seen"])
             if fresh:
-                def med(values):
-                    values = sorted(values)
-                    return values[len(values) // 2] if values else float("nan")
-                print("rollout-real: run %d timeline (poll 20 ms, from apply): first pod seen %.2fs; per pod median seen->Running %.2fs, "
-                      "Running->Ready %.2fs; last Ready %.2fs; last Ready->Available %.2fs; pods seen at %s"
-                      % (run, fresh[0]["seen"] - start, med([e["running"] - e["seen"] for e in fresh if "running" in e]),
-                         med([e["ready"] - e["running"] for e in fresh if "ready" in e and "running" in e]),
+                print("rollout-real: run %d timeline (poll 20 ms, from apply): first pod seen %.2fs; per pod median seen->Running %.2fs; "
+                      "last Ready %.2fs; last Ready->Available %.2fs; pods seen at %s"
+                      % (run, fresh[0]["seen"] - start, median([e["running"] - e["seen"] for e in fresh if "running" in e]),
                          max(e.get("ready", 0) for e in fresh) - start, done - max(e.get("ready", 0) for e in fresh),
                          " ".join("%.2f" % (e["seen"] - start) for e in fresh)))
-            print("rollout-real: run %d: apply -> Available %.2fs; %d probe waves x 1s (the controller scaled up %d times); overhead %.2fs"
-                  % (run, total, waves, steps, overhead))
+            print("rollout-real: run %d: apply -> Available %.3fs; probe waits on the critical path %s s (per pod start->Ready %s); "
+                  "overhead %.3fs; controller scaled up %d times; server CPU %.2fs"
+                  % (run, total, "+".join("%.3f" % w for w in waves), " ".join("%.3f" % w for w in waits), overhead, steps, cpu))
+            # Start the next run from a quiet node: the old pods' teardown
+            # (deferred until pod starts are quiet) is not part of a rollout.
+            deadline = time.time() + 30
+            while time.time() < deadline and len(cluster.get("/api/v1/namespaces/default/pods").get("items", [])) > args.replicas:
+                time.sleep(0.2)
             time.sleep(1)
     finally:
         if args.keep_log and cluster.serve:
@@ -240,9 +309,10 @@ def main():
             shutil.copy(cluster.log.name, args.keep_log)
         cluster.destroy()
     if results:
-        overheads = sorted(r[2] for r in results)
-        print("rollout-real: %d replicas, %d runs: median apply->Available %.2fs, median overhead %.2fs (target <= 1s)"
-              % (args.replicas, len(results), sorted(r[0] for r in results)[len(results) // 2], overheads[len(overheads) // 2]))
+        print("rollout-real: %d replicas, %d runs: median apply->Available %.3fs, median probe wait %.3fs, median overhead %.3fs "
+              "(target <= 1s), median server CPU %.2fs; load average %s"
+              % (args.replicas, len(results), median(r[0] for r in results), median(r[1] for r in results),
+                 median(r[2] for r in results), median(r[3] for r in results), " ".join("%.2f" % x for x in os.getloadavg())))
 
 
 if __name__ == "__main__":
