@@ -93,16 +93,19 @@ extension JSONValue {
 
 extension JSONValue {
     /// Converts any `Encodable` value into a tree.
+    ///
+    /// The encoder's output is parsed by ``JSONText`` rather than by
+    /// `JSONDecoder`, whose `JSONValue` decoding throws on every case it
+    /// tries and made this the costliest step of a controller's write.
     public init(encoding value: some Encodable) throws {
         let data = try JSONEncoder().encode(value)
-        self = try JSONDecoder().decode(JSONValue.self, from: data)
+        self = try JSONText.decode(String(decoding: data, as: UTF8.self))
     }
 
     /// Decodes a typed view of this tree. Fields the type does not model are
     /// ignored by the view but stay in the tree.
     public func decode<T: Decodable>(_ type: T.Type = T.self) throws -> T {
-        let data = try JSONEncoder().encode(self)
-        return try JSONDecoder().decode(T.self, from: data)
+        try JSONDecoder().decode(T.self, from: Data(JSONText.encode(self).utf8))
     }
 
     /// Canonical JSON: sorted keys, no insignificant white space. Two trees

@@ -14,14 +14,55 @@ public func plan(desired: [ManifestObject], live: [JSONValue], source: String) -
 }
 
 /// What the planner decided for one desired object, and from which inputs:
-/// the loaded object's content hash and the live object's resourceVersion.
+/// the loaded object's content hash and the live object's fingerprint.
 /// When both are unchanged at the next sync the decision stands, so a push
 /// that changes one object of 1,000 normalizes and diffs one object.
 struct PlanMemo: Sendable {
     var sourceHash: String
-    var liveVersion: JSONValue
+    /// The live object the decision was made against; nil while it is not
+    /// known (a create or update, until the apply settles it).
+    var live: LiveFingerprint?
     var order: OrderKey
     var item: PlanItem
+
+    /// After the apply wrote `applied` (the desired object as the store
+    /// holds it), live matches desired: the next plan leaves the object alone
+    /// as long as the live object keeps this fingerprint. Saves normalizing
+    /// and diffing every object again in the sync after a cold sync.
+    mutating func settle(applied: JSONValue) {
+        live = LiveFingerprint(applied)
+        item.action = .unchanged
+        item.changes = []
+        item.live = applied
+    }
+}
+
+/// What of a live object the plan can depend on, cheaply: its metadata
+/// (uid, generation, labels, annotations …) without `resourceVersion` and
+/// without the annotations controllers manage (which the normalizer drops).
+///
+/// Why not the resourceVersion: controllers write `status` and the revision
+/// annotation, which bump it (a rollout bumps every Deployment's several
+/// times) while the planner ignores both, so a memo keyed on it missed for
+/// every Deployment after every rollout. The store bumps `generation`
+/// whenever anything outside `metadata` and `status` changes, and a
+/// re-created object has another uid, so equal fingerprints mean equal
+/// normalized live trees.
+struct LiveFingerprint: Sendable, Equatable {
+    var metadata: JSONValue?
+
+    init(_ live: JSONValue) {
+        var metadata = live["metadata"]
+        metadata?["resourceVersion"] = nil
+        if var annotations = metadata?["annotations"]?.objectValue {
+            for annotation in ObjectNormalizer.serverSetAnnotations { annotations[annotation] = nil }
+            metadata?["annotations"] = annotations.isEmpty ? nil : .object(annotations)
+        }
+        self.metadata = metadata
+    }
+
+    /// Only store-written objects (with a generation) can be fingerprinted.
+    var isUsable: Bool { metadata?["generation"] != nil }
 }
 
 struct Planner {
@@ -46,8 +87,9 @@ struct Planner {
         var desiredKeys: Set<ObjectKey> = []
         for object in desired {
             desiredKeys.insert(object.key)
-            if let remembered = previous[object.key], remembered.sourceHash == object.hash,
-               let liveObject = liveByKey[object.key], liveObject["metadata"]?["resourceVersion"] == remembered.liveVersion {
+            let remembered = previous[object.key].flatMap { $0.sourceHash == object.hash ? $0 : nil }
+            if let remembered, let live = remembered.live, live.isUsable,
+               let liveObject = liveByKey[object.key], LiveFingerprint(liveObject) == live {
                 var item = remembered.item
                 item.live = liveObject
                 item.location = object.location
@@ -55,13 +97,21 @@ struct Planner {
                 memo[object.key] = remembered
                 continue
             }
-            var tree = ObjectNormalizer.normalize(object.tree, defaultNamespace: object.key.namespace.isEmpty ? "default" : object.key.namespace)
-            ManifestLoader.addSourceLabel(&tree, source: source)
-            let hash = ContentHash.of(tree)
-            let order = OrderKey(kind: object.kind, wave: Self.wave(of: tree), key: object.key)
+            // The desired side depends on the manifest only: reuse it when that is unchanged.
+            let tree: JSONValue, hash: String, order: OrderKey
+            if let remembered, let desired = remembered.item.desired, let known = remembered.item.hash {
+                (tree, hash, order) = (desired, known, remembered.order)
+            } else {
+                var normalized = ObjectNormalizer.normalize(object.tree, defaultNamespace: object.key.namespace.isEmpty ? "default" : object.key.namespace)
+                ManifestLoader.addSourceLabel(&normalized, source: source)
+                (tree, hash) = (normalized, ContentHash.of(normalized))
+                order = OrderKey(kind: object.kind, wave: Self.wave(of: normalized), key: object.key)
+            }
             guard let liveObject = liveByKey[object.key] else {
-                steps.append((order, PlanItem(action: .create, key: object.key, desired: tree, live: nil,
-                                              location: object.location, hash: hash)))
+                let item = PlanItem(action: .create, key: object.key, desired: tree, live: nil,
+                                    location: object.location, hash: hash)
+                steps.append((order, item))
+                memo[object.key] = PlanMemo(sourceHash: object.hash, live: nil, order: order, item: item)
                 continue
             }
             var liveTree = ObjectNormalizer.normalize(liveObject, defaultNamespace: object.key.namespace.isEmpty ? "default" : object.key.namespace)
@@ -71,9 +121,8 @@ struct Planner {
                                 desired: tree, live: liveObject, changes: changes,
                                 location: object.location, hash: hash)
             steps.append((order, item))
-            if let version = liveObject["metadata"]?["resourceVersion"] {
-                memo[object.key] = PlanMemo(sourceHash: object.hash, liveVersion: version, order: order, item: item)
-            }
+            let fingerprint = LiveFingerprint(liveObject)
+            memo[object.key] = PlanMemo(sourceHash: object.hash, live: fingerprint.isUsable ? fingerprint : nil, order: order, item: item)
         }
 
         var deletes: [(order: OrderKey, item: PlanItem)] = []

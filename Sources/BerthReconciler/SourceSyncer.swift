@@ -36,8 +36,6 @@ public actor SourceSyncer {
     private var fileCache: [String: (data: Data, result: LoadResult)] = [:]
     /// The previous plan's decisions (see ``PlanMemo``).
     private var planMemo: [ObjectKey: PlanMemo] = [:]
-    /// Live objects of the manifest kinds by key, with the resourceVersion they were read at.
-    private var liveCache: [ObjectKey: (version: Int64, object: JSONValue)] = [:]
 
     init(config: SourceConfig, store: Store, git: any GitSource, retention: Int, metrics: ReconcilerMetrics,
          logger: Logger, pollInterval: Duration = .milliseconds(250), admissionChecks: [any AdmissionCheck] = []) {
@@ -178,8 +176,13 @@ public actor SourceSyncer {
         var record = input
         let name = config.name
         let state = try await sourceState()
-        let deployed = try await store.read { db in try HistoryStore.deployedRecords(db, source: name, limit: 10) }
-        let lastDeployed = deployed.first
+        // The newest deployed row only: decoding the ten rollback candidates
+        // (a cold sync's row lists 1,000 changes) is left to the paths that
+        // roll back.
+        let lastDeployed = try await store.read { db in
+            try HistoryStore.deployedRecords(db, source: name, limit: 1).first
+                ?? HistoryStore.deployedRecords(db, source: name, limit: 10).first
+        }
         record.previousCommit = lastDeployed.flatMap { $0.deployedCommit ?? $0.commit?.sha }
 
         // 1. What should be live.
@@ -191,7 +194,7 @@ public actor SourceSyncer {
         } else {
             let checkout = try await fetch(&record)
             if let failed = state.failedCommit, failed == checkout.commit.id.hex, !force {
-                guard let good = RollbackPolicy.target(deployed: deployed, failing: failed) else {
+                guard let good = RollbackPolicy.target(deployed: try await rollbackCandidates(), failing: failed) else {
                     record.result = .noop
                     record.warnings.append("commit \(String(failed.prefix(12))) failed before and is not retried until a newer commit or `berth sync --force`")
                     return record
@@ -318,6 +321,7 @@ public actor SourceSyncer {
             record.result = .succeeded
             record.log("all \(outcomes.count) rollouts available")
             if case .snapshot = desired {} else { try await clearFailed(record.deployedCommit) }
+            await refreshPlanMemo(objects)
             return record
         }
 
@@ -325,7 +329,23 @@ public actor SourceSyncer {
         let reason = failures.map { "\($0.deployment): \($0.reason ?? $0.result.rawValue)" }.joined(separator: "; ")
         record.reason = "rollout failed: \(reason)"
         record.log("rollout failed: \(reason)")
-        return try await rollBack(record, deployed: deployed)
+        return try await rollBack(record, deployed: try await rollbackCandidates())
+    }
+
+    /// Plans once more against the settled live objects, only to refresh
+    /// the plan memo: a rollout changes what the memo keys on (the
+    /// controller's update of each Deployment), and the next sync — often a
+    /// webhook a user waits for — would otherwise normalize and diff every
+    /// rolled-out Deployment again. The plan itself is thrown away.
+    private func refreshPlanMemo(_ objects: [ManifestObject]) async {
+        guard let live = try? await liveObjects() else { return }
+        _ = Planner(source: config.name).plan(desired: objects, live: live, memo: &planMemo)
+    }
+
+    /// The syncs a rollback may go back to, newest first.
+    private func rollbackCandidates() async throws -> [SyncRecord] {
+        let name = config.name
+        return try await store.read { db in try HistoryStore.deployedRecords(db, source: name, limit: 10) }
     }
 
     private func clearFailed(_ commit: String?) async throws {
@@ -400,14 +420,16 @@ public actor SourceSyncer {
         let name = config.name
         let items = plan.items
         let start = ContinuousClock.now
-        let result = try await store.transaction { tx in
+        let (result, written) = try await store.transaction { tx in
             var record = input
+            var written: [ObjectKey: JSONValue] = [:]
             for item in items {
                 switch item.action {
                 case .create, .update:
                     guard var desired = item.desired else { continue }
                     Self.keepServerSetAnnotations(&desired, live: item.live)
-                    try tx.apply(desired)
+                    let (stored, outcome) = try tx.apply(desired)
+                    if outcome != .unchanged { written[item.key] = stored.object }
                 case .delete:
                     do {
                         try tx.delete(item.key)
@@ -429,9 +451,13 @@ public actor SourceSyncer {
                 state.failedCommit = failing
                 try HistoryStore.saveState(tx.database, source: name, state)
             }
-            return record
+            return (record, written)
         }
         logger.debug("sync #\(result.id): plan committed in \(ContinuousClock.now - start)")
+        // Committed: what was written from the plan now matches it (see PlanMemo.settle).
+        if failing == nil {
+            for (key, tree) in written { planMemo[key]?.settle(applied: tree) }
+        }
         return result
     }
 
@@ -459,9 +485,14 @@ public actor SourceSyncer {
     private func interruptedBefore(_ id: Int64) async throws -> Bool {
         let name = config.name
         return try await store.read { db in
-            guard let body = try String.fetchOne(db, sql: """
-                SELECT body FROM reconciler_sync WHERE source = ? AND id < ? AND state = 'finished' ORDER BY id DESC LIMIT 1
-                """, arguments: [name, id]) else { return false }
+            // The result column first: only an interrupted row's body is decoded.
+            guard let previousID = try Int64.fetchOne(db, sql: """
+                SELECT id FROM reconciler_sync WHERE source = ? AND id < ? AND state = 'finished' ORDER BY id DESC LIMIT 1
+                """, arguments: [name, id]),
+                  try String.fetchOne(db, sql: "SELECT result FROM reconciler_sync WHERE id = ?", arguments: [previousID])
+                    == SyncResult.interrupted.rawValue,
+                  let body = try String.fetchOne(db, sql: "SELECT body FROM reconciler_sync WHERE id = ?", arguments: [previousID])
+            else { return false }
             let previous = try HistoryStore.decode(SyncRecord.self, body)
             return previous.result == .interrupted && previous.objectSet != nil
         }
@@ -544,44 +575,19 @@ public actor SourceSyncer {
     // MARK: - Objects
 
     /// Every live object of a kind manifests can hold (the planner decides
-    /// which are owned).
+    /// which are owned), not being deleted.
     ///
-    /// Reads only the keys and resourceVersions of every live object, then
-    /// the bodies of those that changed since the last sync (all of them the
-    /// first time): a sync after a one-object push decodes a handful of
-    /// objects, not every object of the source.
+    /// The store's object cache decodes each object once per
+    /// resourceVersion, so a sync after a one-object push decodes a handful
+    /// of objects, not every object of the source.
     func liveObjects() async throws -> [JSONValue] {
-        let kinds = ResourceKind.manifestKinds
-        let versions: [(key: ObjectKey, version: Int64)] = try await store.read { db in
-            let names = kinds.map(\.rawValue)
-            let rows = try Row.fetchAll(db, sql: """
-                SELECT api_version, kind, namespace, name, resource_version FROM object
-                WHERE kind IN (\(names.map { _ in "?" }.joined(separator: ", "))) AND deletion_timestamp IS NULL
-                """, arguments: StatementArguments(names))
-            let apiVersions = Set(kinds.map { "\($0.apiVersion) \($0.rawValue)" })
-            return rows.compactMap { row in
-                let key = ObjectKey(apiVersion: row["api_version"], kind: row["kind"], namespace: row["namespace"], name: row["name"])
-                guard apiVersions.contains("\(key.apiVersion) \(key.kind)") else { return nil }
-                return (key, row["resource_version"])
+        var live: [JSONValue] = []
+        for kind in ResourceKind.manifestKinds {
+            for stored in try await store.list(kind).items where stored.deletionTimestamp == nil {
+                live.append(stored.object)
             }
         }
-        let stale = versions.filter { liveCache[$0.key]?.version != $0.version }
-        if stale.count > 64 {
-            for kind in kinds {
-                for stored in try await store.list(kind).items where stored.deletionTimestamp == nil {
-                    liveCache[stored.key] = (stored.resourceVersion, stored.object)
-                }
-            }
-        } else {
-            for entry in stale {
-                if let stored = try await store.get(entry.key), stored.deletionTimestamp == nil {
-                    liveCache[entry.key] = (stored.resourceVersion, stored.object)
-                }
-            }
-        }
-        let present = Set(versions.map(\.key))
-        for key in liveCache.keys where !present.contains(key) { liveCache[key] = nil }
-        return versions.compactMap { liveCache[$0.key]?.object }
+        return live
     }
 
     /// The objects of a history row, as the loader would have produced them.

@@ -39,6 +39,7 @@ public struct BerthServe: Sendable {
         services: @Sendable (Store, inout APIServer) throws -> [any ServiceLifecycle.Service] = { _, _ in [] },
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
+        MallocTuning.apply()
         let store = try Store(dataDirectory: dataDirectory, options: storeOptions)
         let token = try APIToken.loadOrCreate(dataDirectory: dataDirectory)
         var api = APIServer(store: store, token: token, logger: logger)

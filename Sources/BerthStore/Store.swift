@@ -61,6 +61,9 @@ public final class Store: Sendable {
     public let options: Options
     let pool: DatabasePool
     let hub = ChangeHub()
+    /// Decoded objects by resourceVersion, so that reads skip JSON parsing
+    /// (see ``ObjectCache``).
+    let cache = ObjectCache()
 
     /// Opens (creating it if needed) `<dataDirectory>/berth.db`.
     public convenience init(dataDirectory: String, options: Options = Options()) throws {
@@ -142,7 +145,8 @@ public final class Store: Sendable {
 
     /// The object at `key`, or nil.
     public func get(_ key: ObjectKey) async throws -> StoredObject? {
-        try await read { db in try StoreTransaction.fetch(db, key) }
+        let cache = self.cache
+        return try await read { db in try ObjectRows.fetch(db, key, cache: cache, fill: true) }
     }
 
     /// Objects of one kind, in one namespace (nil: all namespaces), matching
@@ -151,9 +155,11 @@ public final class Store: Sendable {
     public func list(
         apiVersion: String, kind: String, namespace: String? = nil, labelSelector: LabelSelector? = nil
     ) async throws -> ObjectList {
-        try await read { db in
-            let items = try StoreTransaction.fetchAll(
-                db, apiVersion: apiVersion, kind: kind, namespace: namespace, selector: labelSelector)
+        let cache = self.cache
+        return try await read { db in
+            let items = try ObjectRows.fetchAll(
+                db, apiVersion: apiVersion, kind: kind, namespace: namespace, selector: labelSelector,
+                cache: cache, fill: true)
             return ObjectList(items: items, resourceVersion: try Store.revision(db))
         }
     }
@@ -214,12 +220,20 @@ public final class Store: Sendable {
         let retention = options.eventRetention
         let result: T
         do {
-            let pool = self.pool
+            let pool = self.pool, cache = self.cache
             result = try await Store.offload {
-                try pool.write { db in
-                    let tx = StoreTransaction(database: db, retention: retention)
-                    return try body(tx)
+                var written: [ObjectKey: StoredObject] = [:]
+                var removed: Set<ObjectKey> = []
+                let value = try pool.write { db in
+                    let tx = StoreTransaction(database: db, retention: retention, cache: cache)
+                    let value = try body(tx)
+                    written = tx.written
+                    removed = tx.removed
+                    return value
                 }
+                // Committed: only now may the writes serve reads.
+                cache.commit(written: written, removed: removed)
+                return value
             }
         } catch let error as DatabaseError {
             throw Store.translate(error, path: path)
@@ -351,9 +365,9 @@ public final class Store: Sendable {
     }
 
     static func ensureDefaultNamespace(_ db: Database) throws {
-        let tx = StoreTransaction(database: db, retention: EventRetention())
+        let tx = StoreTransaction(database: db, retention: EventRetention(), cache: nil)
         let key = ObjectKey(apiVersion: "v1", kind: "Namespace", namespace: "", name: "default")
-        if try StoreTransaction.fetch(db, key) == nil {
+        if try ObjectRows.fetch(db, key, cache: nil, fill: false) == nil {
             try tx.create(.object([
                 "apiVersion": "v1", "kind": "Namespace", "metadata": .object(["name": "default"]),
             ]))

@@ -13,24 +13,38 @@ public final class StoreTransaction {
     public let database: Database
     let retention: EventRetention
     private var revision: Int64?
+    /// Looked up (never filled: this transaction's rows are not committed yet).
+    let cache: ObjectCache?
+    /// What this transaction wrote and removed, for the cache after the commit.
+    private(set) var written: [ObjectKey: StoredObject] = [:]
+    private(set) var removed: Set<ObjectKey> = []
 
-    init(database: Database, retention: EventRetention) {
+    init(database: Database, retention: EventRetention, cache: ObjectCache?) {
         self.database = database
         self.retention = retention
+        self.cache = cache
+    }
+
+    /// The object at `key` as this transaction sees it, decoded only when
+    /// the cache does not hold its version.
+    private func fetch(_ key: ObjectKey) throws -> StoredObject? {
+        try ObjectRows.fetch(database, key, cache: cache, fill: false)
     }
 
     // MARK: - Reads inside the transaction
 
     /// The object at `key` as this transaction sees it.
     public func get(_ key: ObjectKey) throws -> StoredObject? {
-        try Self.fetch(database, key)
+        try fetch(key)
     }
 
     /// Objects of one kind, as in `Store.list`.
     public func list(
         apiVersion: String, kind: String, namespace: String? = nil, labelSelector: LabelSelector? = nil
     ) throws -> [StoredObject] {
-        try Self.fetchAll(database, apiVersion: apiVersion, kind: kind, namespace: namespace, selector: labelSelector)
+        try ObjectRows.fetchAll(
+            database, apiVersion: apiVersion, kind: kind, namespace: namespace, selector: labelSelector,
+            cache: cache, fill: false)
     }
 
     /// `list` for a kind Berth knows.
@@ -60,7 +74,7 @@ public final class StoreTransaction {
         }
         try Self.validateName(key.name, what: "name", key: key)
         if !key.namespace.isEmpty { try Self.validateName(key.namespace, what: "namespace", key: key) }
-        if try Self.fetch(database, key) != nil {
+        if try fetch(key) != nil {
             throw BerthError(.alreadyExists, "\(key) already exists", hint: "update it instead, or delete it first", object: key.description)
         }
         let rv = try nextRevision()
@@ -84,6 +98,8 @@ public final class StoreTransaction {
             arguments: [key.apiVersion, key.kind, key.namespace, key.name, uid, rv, 1, created, JSONCoding.encode(tree)])
         try writeOwnerReferences(stored)
         try recordChange(.added, stored, revision: rv)
+        written[key] = stored
+        removed.remove(key)
         return stored
     }
 
@@ -101,7 +117,7 @@ public final class StoreTransaction {
     @discardableResult
     public func update(_ object: JSONValue) throws -> StoredObject {
         let (key, incoming) = try Self.identify(object)
-        guard let current = try Self.fetch(database, key) else {
+        guard let current = try fetch(key) else {
             throw BerthError(.notFound, "\(key) not found", hint: "create it first", object: key.description)
         }
         try checkPrecondition(incoming, current: current)
@@ -135,7 +151,7 @@ public final class StoreTransaction {
     @discardableResult
     public func updateStatus(_ object: JSONValue) throws -> StoredObject {
         let (key, incoming) = try Self.identify(object)
-        guard let current = try Self.fetch(database, key) else {
+        guard let current = try fetch(key) else {
             throw BerthError(.notFound, "\(key) not found", object: key.description)
         }
         try checkPrecondition(incoming, current: current)
@@ -151,7 +167,7 @@ public final class StoreTransaction {
     @discardableResult
     public func apply(_ object: JSONValue) throws -> (StoredObject, ApplyOutcome) {
         let (key, identified) = try Self.identify(object)
-        guard !key.name.isEmpty, let current = try Self.fetch(database, key) else {
+        guard !key.name.isEmpty, let current = try fetch(key) else {
             return (try create(object), .created)
         }
         var tree = identified
@@ -177,7 +193,7 @@ public final class StoreTransaction {
     public func delete(
         _ key: ObjectKey, propagation: DeletePropagation = .background, resourceVersion: Int64? = nil, now: Date = Date()
     ) throws -> StoredObject {
-        guard let current = try Self.fetch(database, key) else {
+        guard let current = try fetch(key) else {
             throw BerthError(.notFound, "\(key) not found", object: key.description)
         }
         if let resourceVersion, resourceVersion != current.resourceVersion {
@@ -212,6 +228,7 @@ public final class StoreTransaction {
             creationTimestamp: current.creationTimestamp, deletionTimestamp: deletion, object: tree)
         if tree["metadata"]?["ownerReferences"] != current.object["metadata"]?["ownerReferences"] { try writeOwnerReferences(stored) }
         try recordChange(.modified, stored, revision: rv)
+        written[key] = stored
         return stored
     }
 
@@ -223,6 +240,8 @@ public final class StoreTransaction {
         try database.executeCached(sql: "DELETE FROM owner_reference WHERE dependent_uid = ?", arguments: [object.uid])
         let rv = try nextRevision()
         try recordChange(.deleted, object, revision: rv)
+        written[key] = nil
+        removed.insert(key)
 
         let dependents = try Self.fetchDependents(database, ownerUID: object.uid)
         try database.executeCached(sql: "DELETE FROM owner_reference WHERE owner_uid = ?", arguments: [object.uid])
@@ -230,11 +249,11 @@ public final class StoreTransaction {
             switch propagation {
             case .background, .foreground:
                 // A dependent may have gone already through another path of the cascade.
-                if try Self.fetch(database, dependent.key) != nil {
+                if try fetch(dependent.key) != nil {
                     try delete(dependent.key, propagation: propagation)
                 }
             case .orphan:
-                guard let fresh = try Self.fetch(database, dependent.key) else { continue }
+                guard let fresh = try fetch(dependent.key) else { continue }
                 var tree = fresh.object
                 let kept = fresh.ownerReferences.filter { $0.uid != object.uid }
                 tree["metadata"]?["ownerReferences"] = kept.isEmpty ? nil : try JSONValue(encoding: kept)
@@ -245,7 +264,7 @@ public final class StoreTransaction {
             let rows = try database.fetchAllCached(sql: "SELECT api_version, kind, name FROM object WHERE namespace = ?", arguments: [key.name])
             for row in rows {
                 let inner = ObjectKey(apiVersion: row["api_version"], kind: row["kind"], namespace: key.name, name: row["name"])
-                if try Self.fetch(database, inner) != nil { try delete(inner, propagation: propagation) }
+                if try fetch(inner) != nil { try delete(inner, propagation: propagation) }
             }
             try database.executeCached(sql: "DELETE FROM event WHERE namespace = ?", arguments: [key.name])
         }
@@ -312,7 +331,7 @@ public final class StoreTransaction {
             let suffix = String((0..<5).map { _ in alphabet.randomElement() ?? "x" })
             var candidate = key
             candidate.name = prefix + suffix
-            if try Self.fetch(database, candidate) == nil { return candidate.name }
+            if try fetch(candidate) == nil { return candidate.name }
         }
         throw BerthError(.alreadyExists, "cannot generate a free name with prefix \(prefix)", object: key.description)
     }
@@ -361,35 +380,6 @@ public final class StoreTransaction {
         fields["metadata"] = nil
         fields["status"] = nil
         return .object(fields)
-    }
-
-    static func fetch(_ db: Database, _ key: ObjectKey) throws -> StoredObject? {
-        let row = try db.fetchOneCached(sql: """
-                SELECT api_version, kind, namespace, name, uid, resource_version, generation, creation_timestamp,
-                    deletion_timestamp, body
-                FROM object WHERE api_version = ? AND kind = ? AND namespace = ? AND name = ?
-                """,
-            arguments: [key.apiVersion, key.kind, key.namespace, key.name])
-        return try row.map(decodeRow)
-    }
-
-    static func fetchAll(
-        _ db: Database, apiVersion: String, kind: String, namespace: String?, selector: LabelSelector?
-    ) throws -> [StoredObject] {
-        var sql = """
-            SELECT api_version, kind, namespace, name, uid, resource_version, generation, creation_timestamp,
-                deletion_timestamp, body
-            FROM object WHERE api_version = ? AND kind = ?
-            """
-        var arguments: StatementArguments = [apiVersion, kind]
-        if let namespace {
-            sql += " AND namespace = ?"
-            _ = arguments.append(contentsOf: [namespace])
-        }
-        sql += " ORDER BY namespace, name"
-        let objects = try db.fetchAllCached(sql: sql, arguments: arguments).map(decodeRow)
-        guard let selector else { return objects }
-        return objects.filter { selector.matches($0.labels) }
     }
 
     static func fetchDependents(_ db: Database, ownerUID: String) throws -> [StoredObject] {

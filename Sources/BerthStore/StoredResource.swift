@@ -42,34 +42,50 @@ extension ObjectKey {
 // MARK: - Typed access on Store
 
 extension Store {
-    /// The object, decoded as `T`, or nil.
+    /// The object, decoded as `T`, or nil. Served from the object cache
+    /// when the stored version has been decoded as `T` before.
     public func get<T: StoredResource>(_ type: T.Type, namespace: String = "", name: String) async throws -> T? {
-        try await get(T.resourceKind.key(namespace: namespace, name: name))?.decode(T.self)
+        let key = T.resourceKind.key(namespace: namespace, name: name)
+        let cache = self.cache
+        return try await read { db in try ObjectRows.fetch(T.self, db, key, cache: cache, fill: true) }
     }
 
-    /// Objects of `T`'s kind, decoded.
+    /// Objects of `T`'s kind, decoded (each only once per resourceVersion).
     public func list<T: StoredResource>(
         _ type: T.Type, namespace: String? = nil, labelSelector: LabelSelector? = nil
     ) async throws -> [T] {
-        try await list(T.resourceKind, namespace: namespace, labelSelector: labelSelector).items.map { try $0.decode(T.self) }
+        let kind = T.resourceKind, cache = self.cache
+        let values = try await read { db in
+            try ObjectRows.fetchAll(T.self, db, apiVersion: kind.apiVersion, kind: kind.rawValue, namespace: namespace,
+                                    cache: cache, fill: true)
+        }
+        guard let labelSelector else { return values }
+        return values.filter { labelSelector.matches($0.metadata.labels ?? [:]) }
     }
 
     @discardableResult
     public func create<T: StoredResource>(_ value: T) async throws -> T {
         let tree = try JSONValue(encoding: value)
-        return try await create(tree).decode(T.self)
+        return try typed(try await create(tree))
     }
 
     @discardableResult
     public func update<T: StoredResource>(_ value: T) async throws -> T {
         let tree = try JSONValue(encoding: value)
-        return try await update(tree).decode(T.self)
+        return try typed(try await update(tree))
     }
 
     @discardableResult
     public func updateStatus<T: StoredResource>(_ value: T) async throws -> T {
         let tree = try JSONValue(encoding: value)
-        return try await updateStatus(tree).decode(T.self)
+        return try typed(try await updateStatus(tree))
+    }
+
+    /// The typed view of a write's result, kept in the cache for the next read.
+    private func typed<T: StoredResource>(_ stored: StoredObject) throws -> T {
+        let value = try stored.decode(T.self)
+        cache.putTyped(value, key: stored.key, resourceVersion: stored.resourceVersion)
+        return value
     }
 }
 
@@ -77,13 +93,17 @@ extension Store {
 
 extension StoreTransaction {
     public func get<T: StoredResource>(_ type: T.Type, namespace: String = "", name: String) throws -> T? {
-        try get(T.resourceKind.key(namespace: namespace, name: name))?.decode(T.self)
+        try ObjectRows.fetch(T.self, database, T.resourceKind.key(namespace: namespace, name: name), cache: cache, fill: false)
     }
 
     public func list<T: StoredResource>(
         _ type: T.Type, namespace: String? = nil, labelSelector: LabelSelector? = nil
     ) throws -> [T] {
-        try list(T.resourceKind, namespace: namespace, labelSelector: labelSelector).map { try $0.decode(T.self) }
+        let kind = T.resourceKind
+        let values = try ObjectRows.fetchAll(T.self, database, apiVersion: kind.apiVersion, kind: kind.rawValue,
+                                             namespace: namespace, cache: cache, fill: false)
+        guard let labelSelector else { return values }
+        return values.filter { labelSelector.matches($0.metadata.labels ?? [:]) }
     }
 
     @discardableResult

@@ -1,0 +1,23 @@
+import Foundation
+
+/// glibc malloc settings for `berth serve`, applied once at start.
+///
+/// glibc gives every thread that allocates under contention its own arena
+/// (up to 8 per core) and each keeps freed memory resident: serve runs
+/// Dispatch workers for the store, NIO threads and the cooperative pool, and
+/// the arenas made up a good part of its RSS after a sync (bench/sync). Two
+/// arenas keep allocation contention low on the small machines Berth runs
+/// on. A `MALLOC_ARENA_MAX` in the environment wins, as glibc documents.
+enum MallocTuning {
+    static func apply() {
+        guard ProcessInfo.processInfo.environment["MALLOC_ARENA_MAX"] == nil else { return }
+        _ = berthMallopt(mArenaMax, 2)
+    }
+
+    /// `M_ARENA_MAX` from glibc's malloc.h.
+    private static let mArenaMax: Int32 = -8
+}
+
+/// glibc's mallopt(3); malloc.h is not in Swift's Glibc module map.
+@_silgen_name("mallopt")
+private func berthMallopt(_ parameter: Int32, _ value: Int32) -> Int32
