@@ -23,9 +23,10 @@ public struct StoreBackend: OrchestratorStore {
     // Typed values go to and from the store's trees with TreeEncoder and
     // TreeDecoder, not through JSON bytes (see TreeDecoder for why).
 
+    // Reads go through the store's object cache of typed views: an object
+    // whose resourceVersion has been decoded as T before is not decoded again.
     public func get<T: ClusterObject>(_ type: T.Type, namespace: String, name: String) async throws -> T? {
-        guard let stored = try await store.get(T.resourceKind.key(namespace: namespace, name: name)) else { return nil }
-        return try Self.decode(T.self, stored)
+        try await store.get(T.self, namespace: namespace, name: name)
     }
 
     public func list<T: ClusterObject>(_ type: T.Type, namespace: String?) async throws -> [T] {
@@ -33,8 +34,7 @@ public struct StoreBackend: OrchestratorStore {
     }
 
     public func list<T: ClusterObject>(_ type: T.Type, namespace: String?, labelSelector: LabelSelector?) async throws -> [T] {
-        // The store filters labels on the trees: only matches are decoded.
-        try await store.list(T.resourceKind, namespace: namespace, labelSelector: labelSelector).items.map { try Self.decode(T.self, $0) }
+        try await store.list(T.self, namespace: namespace, labelSelector: labelSelector)
     }
 
     public func create<T: ClusterObject>(_ object: T) async throws -> T {
