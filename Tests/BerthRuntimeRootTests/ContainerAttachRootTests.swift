@@ -126,5 +126,34 @@ struct ContainerAttachRootTests {
         #expect(text.contains("got:typed"))
         #expect(logs.contains("both-tty"))
     }
+
+    /// A resize of the user's terminal reaches the container's pty: `berth
+    /// run -t` sends the shim SIGWINCH, and the shim copies the size over.
+    @Test func terminalResizeReachesTheContainer() async throws {
+        let rt = try TestRuntime("winch")
+        var master: Int32 = -1, slave: Int32 = -1
+        try #require(berth_openpty(&master, &slave) == 0)
+        var o = options("stty size; read line; stty size")
+        o.tty = true
+        let c = try await rt.manager.create(o)
+        let started = try await rt.manager.start(c.id, attach: (slave, slave), stdin: slave, terminalSize: (33, 101))
+        let shim = try #require(started.shimPid)
+        // What the CLI does on SIGWINCH: the user's terminal has its new size,
+        // then the shim is told.
+        var size = winsize(ws_row: 40, ws_col: 120, ws_xpixel: 0, ws_ypixel: 0)
+        try #require(ioctl(slave, UInt(TIOCSWINSZ), &size) == 0)
+        try await Task.sleep(for: .milliseconds(300))  // the first `stty size` has run
+        #expect(kill(shim, SIGWINCH) == 0)
+        try await Task.sleep(for: .milliseconds(300))
+        _ = "x\n".withCString { write(master, $0, strlen($0)) }
+        let done = try await rt.manager.wait(c.id)
+        close(slave)
+        let text = await Self.readAll(master)
+        close(master)
+        await rt.close()
+        #expect(done.exitCode == 0)
+        #expect(text.contains("33 101"), "first size: \(text)")
+        #expect(text.contains("40 120"), "size after the resize: \(text)")
+    }
 }
 }
