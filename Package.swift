@@ -77,7 +77,7 @@ targets += [
     .target(name: "CBerthLinux"),
     // The per-container monitor (conmon's job); spawned by BerthRuntime.
     .executableTarget(name: "berth-shim", dependencies: ["CBerthLinux"]),
-    .testTarget(name: "BerthRuntimeRootTests", dependencies: ["BerthRuntime", "BerthAPI"]),
+    .testTarget(name: "BerthRuntimeRootTests", dependencies: ["BerthRuntime", "BerthAPI", "BerthTestSupport"]),
 ]
 targets += [
     .target(
