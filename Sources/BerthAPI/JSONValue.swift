@@ -92,20 +92,17 @@ extension JSONValue {
 // MARK: - Typed conversion
 
 extension JSONValue {
-    /// Converts any `Encodable` value into a tree.
-    ///
-    /// The encoder's output is parsed by ``JSONText`` rather than by
-    /// `JSONDecoder`, whose `JSONValue` decoding throws on every case it
-    /// tries and made this the costliest step of a controller's write.
+    /// Converts any `Encodable` value into a tree: the tree JSONEncoder's
+    /// bytes would parse to, built directly (``TreeEncoder``).
     public init(encoding value: some Encodable) throws {
-        let data = try JSONEncoder().encode(value)
-        self = try JSONText.decode(String(decoding: data, as: UTF8.self))
+        self = try TreeEncoder.encode(value)
     }
 
-    /// Decodes a typed view of this tree. Fields the type does not model are
-    /// ignored by the view but stay in the tree.
+    /// Decodes a typed view of this tree, as JSONDecoder would decode its
+    /// bytes, without printing them (``TreeDecoder``). Fields the type does
+    /// not model are ignored by the view but stay in the tree.
     public func decode<T: Decodable>(_ type: T.Type = T.self) throws -> T {
-        try JSONDecoder().decode(T.self, from: Data(JSONText.encode(self).utf8))
+        try TreeDecoder.decode(T.self, from: self)
     }
 
     /// Canonical JSON: sorted keys, no insignificant white space. Two trees

@@ -20,8 +20,6 @@ public struct StoreBackend: OrchestratorStore {
         self.logger = logger
     }
 
-    // Typed values go to and from the store's trees with TreeEncoder and
-    // TreeDecoder, not through JSON bytes (see TreeDecoder for why).
 
     // Reads go through the store's object cache of typed views: an object
     // whose resourceVersion has been decoded as T before is not decoded again.
@@ -38,7 +36,7 @@ public struct StoreBackend: OrchestratorStore {
     }
 
     public func create<T: ClusterObject>(_ object: T) async throws -> T {
-        try Self.decode(T.self, await store.create(TreeEncoder.encode(object)))
+        try Self.decode(T.self, await store.create(JSONValue(encoding: object)))
     }
 
     public func update<T: ClusterObject>(_ object: T) async throws -> T {
@@ -46,25 +44,25 @@ public struct StoreBackend: OrchestratorStore {
         guard let current = try await store.get(key) else {
             throw BerthError(.notFound, "\(key) not found", object: key.description)
         }
-        let incoming = try TreeEncoder.encode(object)
-        let projection = try TreeEncoder.encode(Self.decode(T.self, current))
+        let incoming = try JSONValue(encoding: object)
+        let projection = try JSONValue(encoding: Self.decode(T.self, current))
         let merged = Self.merge(incoming, current: current.object, projection: projection)
         return try Self.decode(T.self, await store.update(merged))
     }
 
     public func updateStatus<T: ClusterObject>(_ object: T) async throws -> T {
-        try Self.decode(T.self, await store.updateStatus(TreeEncoder.encode(object)))
+        try Self.decode(T.self, await store.updateStatus(JSONValue(encoding: object)))
     }
 
     public func bind(_ pod: Pod, message: String) async throws -> Pod {
         let key = ResourceKind.pod.key(namespace: pod.metadata.namespace ?? "default", name: pod.metadata.name)
-        let incoming = try TreeEncoder.encode(pod)
+        let incoming = try JSONValue(encoding: pod)
         let reference = pod.objectReference
         let stored = try await store.transaction { tx in
             guard let current = try tx.get(key) else {
                 throw BerthError(.notFound, "\(key) not found", object: key.description)
             }
-            let projection = try TreeEncoder.encode(Self.decode(Pod.self, current))
+            let projection = try JSONValue(encoding: Self.decode(Pod.self, current))
             let updated = try tx.update(Self.merge(incoming, current: current.object, projection: projection))
             var withStatus = updated.object
             withStatus["status"] = incoming["status"]
@@ -77,7 +75,7 @@ public struct StoreBackend: OrchestratorStore {
 
     static func decode<T: ClusterObject>(_ type: T.Type, _ stored: StoredObject) throws -> T {
         do {
-            return try TreeDecoder.decode(T.self, from: stored.object)
+            return try stored.object.decode(T.self)
         } catch {
             throw BerthError(.internal, "stored object does not decode as \(T.self)", object: stored.key.description, cause: error)
         }
@@ -104,7 +102,7 @@ public struct StoreBackend: OrchestratorStore {
                         let tree: JSONValue?
                         if let last = event.lastState {
                             tree = last
-                            owners = (try? last["metadata"]?["ownerReferences"].map { try TreeDecoder.decode([OwnerReference].self, from: $0) }) ?? []
+                            owners = (try? last["metadata"]?["ownerReferences"].map { try $0.decode([OwnerReference].self) }) ?? []
                         } else {
                             let stored = try? await store.get(event.key)
                             tree = stored?.object

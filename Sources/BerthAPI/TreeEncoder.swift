@@ -1,18 +1,15 @@
-import BerthAPI
 import Foundation
 
 /// Encodes a typed value straight into a `JSONValue` tree, giving the tree
-/// `JSONValue(encoding:)` gives (which prints JSON bytes with JSONEncoder and
-/// parses them back): nil optionals are left out, and a whole-number Double
-/// becomes `.int`, as the parser reads "2.0". The controllers' writes and
-/// the store backend's three-way merge encode on every update; see
-/// `TreeDecoder` for why the round trip through bytes matters.
+/// that printing it with JSONEncoder and parsing the bytes back gives: nil
+/// optionals are left out, a whole-number Double becomes `.int` (as the
+/// parser reads "2.0"), Data is base64 and URL a string, and a non-finite
+/// number is an error. `JSONValue(encoding:)` is built on it; the
+/// controllers' writes and the store backend's three-way merge encode on
+/// every update (see `TreeDecoder` for why skipping the bytes matters).
 enum TreeEncoder {
     static func encode<T: Encodable>(_ value: T) throws -> JSONValue {
-        if let tree = value as? JSONValue { return tree }
-        let encoder = TreeEncoding(path: nil)
-        try value.encode(to: encoder)
-        return encoder.result
+        try TreeSlot.encode(value, nil)
     }
 }
 
@@ -33,7 +30,10 @@ enum TreeSlot {
         }
     }
 
-    static func number(_ value: Double) -> JSONValue {
+    static func number(_ value: Double, _ path: TreePath?) throws -> JSONValue {
+        guard value.isFinite else {
+            throw EncodingError.invalidValue(value, .init(codingPath: TreePath.keys(path), debugDescription: "Unable to encode Double.\(value) directly in JSON."))
+        }
         if value.rounded() == value, let whole = Int(exactly: value) { return .int(whole) }
         return .double(value)
     }
@@ -48,6 +48,10 @@ enum TreeSlot {
         if let text = value as? String { return .string(text) }
         if let number = value as? Int { return .int(number) }
         if let flag = value as? Bool { return .bool(flag) }
+        if let double = value as? Double { return try number(double, path) }
+        // JSONEncoder's defaults for the Foundation types it special-cases.
+        if let data = value as? Data { return .string(data.base64EncodedString()) }
+        if let url = value as? URL { return .string(url.absoluteString) }
         let encoder = TreeEncoding(path: path)
         try value.encode(to: encoder)
         return encoder.result
@@ -105,8 +109,8 @@ struct TreeKeyedEncoder<Key: CodingKey>: KeyedEncodingContainerProtocol {
     mutating func encodeNil(forKey key: Key) throws { set(.null, key) }
     mutating func encode(_ value: Bool, forKey key: Key) throws { set(.bool(value), key) }
     mutating func encode(_ value: String, forKey key: Key) throws { set(.string(value), key) }
-    mutating func encode(_ value: Double, forKey key: Key) throws { set(TreeSlot.number(value), key) }
-    mutating func encode(_ value: Float, forKey key: Key) throws { set(TreeSlot.number(Double(value)), key) }
+    mutating func encode(_ value: Double, forKey key: Key) throws { set(try TreeSlot.number(value, TreePath(path, key)), key) }
+    mutating func encode(_ value: Float, forKey key: Key) throws { set(try TreeSlot.number(Double(value), TreePath(path, key)), key) }
     mutating func encode(_ value: Int, forKey key: Key) throws { set(.int(value), key) }
     mutating func encode(_ value: Int8, forKey key: Key) throws { set(TreeSlot.integer(value), key) }
     mutating func encode(_ value: Int16, forKey key: Key) throws { set(TreeSlot.integer(value), key) }
@@ -159,8 +163,8 @@ struct TreeUnkeyedEncoder: UnkeyedEncodingContainer {
     mutating func encodeNil() throws { append(.null) }
     mutating func encode(_ value: Bool) throws { append(.bool(value)) }
     mutating func encode(_ value: String) throws { append(.string(value)) }
-    mutating func encode(_ value: Double) throws { append(TreeSlot.number(value)) }
-    mutating func encode(_ value: Float) throws { append(TreeSlot.number(Double(value))) }
+    mutating func encode(_ value: Double) throws { append(try TreeSlot.number(value, nextPath)) }
+    mutating func encode(_ value: Float) throws { append(try TreeSlot.number(Double(value), nextPath)) }
     mutating func encode(_ value: Int) throws { append(.int(value)) }
     mutating func encode(_ value: Int8) throws { append(TreeSlot.integer(value)) }
     mutating func encode(_ value: Int16) throws { append(TreeSlot.integer(value)) }
@@ -206,8 +210,8 @@ struct TreeSingleValueEncoder: SingleValueEncodingContainer {
     mutating func encodeNil() throws { set(.null) }
     mutating func encode(_ value: Bool) throws { set(.bool(value)) }
     mutating func encode(_ value: String) throws { set(.string(value)) }
-    mutating func encode(_ value: Double) throws { set(TreeSlot.number(value)) }
-    mutating func encode(_ value: Float) throws { set(TreeSlot.number(Double(value))) }
+    mutating func encode(_ value: Double) throws { set(try TreeSlot.number(value, encoder.path)) }
+    mutating func encode(_ value: Float) throws { set(try TreeSlot.number(Double(value), encoder.path)) }
     mutating func encode(_ value: Int) throws { set(.int(value)) }
     mutating func encode(_ value: Int8) throws { set(TreeSlot.integer(value)) }
     mutating func encode(_ value: Int16) throws { set(TreeSlot.integer(value)) }

@@ -1,11 +1,11 @@
-import BerthAPI
 import Foundation
 import Testing
-@testable import BerthOrchestrator
+@testable import BerthAPI
 
-/// TreeDecoder and TreeEncoder must give what the JSON-bytes round trip
-/// (`JSONValue.decode`, `JSONValue(encoding:)`) gives: the store backend
-/// switched to them for speed, not for different results.
+/// TreeDecoder and TreeEncoder (under `JSONValue.decode` and
+/// `JSONValue(encoding:)`) must give what the round trip through JSON bytes
+/// with Foundation's JSONEncoder/JSONDecoder gives: they replaced it for
+/// speed, not for different results.
 @Suite struct TreeCodingTests {
     /// A pod using most of the model: nested objects, arrays, optionals,
     /// enums, IntOrString, quantities, maps, and a field the model does not know.
@@ -34,25 +34,58 @@ import Testing
         try JSONDecoder().decode(JSONValue.self, from: Data(json.utf8))
     }
 
+    /// The tree JSONEncoder's bytes parse to (what `JSONValue(encoding:)` used to do).
+    static func viaBytes(_ value: some Encodable) throws -> JSONValue {
+        try JSONText.decode(String(decoding: JSONEncoder().encode(value), as: UTF8.self))
+    }
+
+    /// What JSONDecoder gives for the tree's bytes (what `JSONValue.decode` used to do).
+    static func viaBytes<T: Decodable>(_ type: T.Type, _ tree: JSONValue) throws -> T {
+        try JSONDecoder().decode(T.self, from: Data(JSONText.encode(tree).utf8))
+    }
+
     @Test func decodesAsTheJSONRoundTripDoes() throws {
         let tree = try Self.tree(Self.podJSON)
-        let fast = try TreeDecoder.decode(Pod.self, from: tree)
-        let slow = try tree.decode(Pod.self)
+        let fast = try tree.decode(Pod.self)
+        let slow = try Self.viaBytes(Pod.self, tree)
         #expect(fast == slow)
         #expect(fast.spec.containers[0].readinessProbe?.periodSeconds == 1)
         #expect(fast.status?.containerStatuses?.first?.restartCount == 2)
-        #expect(try TreeDecoder.decode(Deployment.self, from: Self.tree(#"{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"spec": {"containers": []}}, "strategy": {"rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}}}}"#))
-            == Self.tree(#"{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"spec": {"containers": []}}, "strategy": {"rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}}}}"#).decode(Deployment.self))
+        let deployment = try Self.tree(#"{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {"spec": {"containers": []}}, "strategy": {"rollingUpdate": {"maxSurge": "25%", "maxUnavailable": 0}}}}"#)
+        #expect(try TreeDecoder.decode(Deployment.self, from: deployment) == Self.viaBytes(Deployment.self, deployment))
     }
 
     @Test func encodesAsTheJSONRoundTripDoes() throws {
         let pod = try Self.tree(Self.podJSON).decode(Pod.self)
-        #expect(try TreeEncoder.encode(pod) == JSONValue(encoding: pod))
+        #expect(try TreeEncoder.encode(pod) == Self.viaBytes(pod))
+        #expect(try JSONValue(encoding: pod) == Self.viaBytes(pod))
         let deployment = try Self.tree(#"{"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}, "spec": {"replicas": 3, "selector": {"matchLabels": {"a": "b"}}, "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}}}"#).decode(Deployment.self)
-        #expect(try TreeEncoder.encode(deployment) == JSONValue(encoding: deployment))
+        #expect(try TreeEncoder.encode(deployment) == Self.viaBytes(deployment))
         // Whole-number doubles become ints, as the JSON parser reads them.
-        #expect(try TreeEncoder.encode([1.0, 2.5]) == JSONValue(encoding: [1.0, 2.5]))
-        #expect(try TreeEncoder.encode(["a": nil, "b": 1] as [String: Int?]) == JSONValue(encoding: ["a": nil, "b": 1] as [String: Int?]))
+        #expect(try TreeEncoder.encode([1.0, 2.5]) == Self.viaBytes([1.0, 2.5]))
+        #expect(try TreeEncoder.encode(["a": nil, "b": 1] as [String: Int?]) == Self.viaBytes(["a": nil, "b": 1] as [String: Int?]))
+    }
+
+    /// The Foundation types JSONEncoder and JSONDecoder special-case by default.
+    struct Blob: Codable, Equatable {
+        var data: Data
+        var url: URL
+        var date: Date
+        var ratio: Double
+    }
+
+    @Test func foundationTypesAsJSONEncoderAndDecoderTreatThem() throws {
+        let blob = Blob(data: Data([0, 1, 2, 250]), url: URL(string: "https://example.com/a?b=c")!, date: Date(timeIntervalSinceReferenceDate: 12.5), ratio: 0.25)
+        let tree = try JSONValue(encoding: blob)
+        #expect(try tree == Self.viaBytes(blob))
+        #expect(tree["data"] == .string("AAEC+g=="))
+        #expect(tree["url"] == .string("https://example.com/a?b=c"))
+        #expect(try tree.decode(Blob.self) == blob)
+        #expect(try Self.viaBytes(Blob.self, tree) == blob)
+        // JSON has no NaN or infinity: both coders refuse them.
+        #expect(throws: EncodingError.self) { try JSONValue(encoding: [Double.nan]) }
+        #expect(throws: EncodingError.self) { try JSONEncoder().encode([Double.nan]) }
+        #expect(throws: DecodingError.self) { try JSONValue.object(["data": .string("not base64!"), "url": .string("u"), "date": .int(0), "ratio": .int(1)]).decode(Blob.self) }
     }
 
     @Test func errorsNameTheFieldAndTheType() throws {
