@@ -74,31 +74,7 @@ struct DeploymentEndToEndTests {
             && (status["observedGeneration"] as? Int ?? 0) >= ((object["metadata"] as? [String: Any])?["generation"] as? Int ?? 1)
     }
 
-    struct PodView {
-        var name: String
-        var ip: String?
-        var ready: Bool
-        var containerID: String?
-        var restartCount: Int
-        var hash: String?
-        var deleting: Bool
-    }
-
-    func pods(_ cluster: E2ECluster) throws -> [PodView] {
-        let list = try cluster.get(["pods", "-l", "app=web"])
-        return (list["items"] as? [[String: Any]] ?? []).map { pod in
-            let meta = pod["metadata"] as? [String: Any] ?? [:]
-            let status = pod["status"] as? [String: Any] ?? [:]
-            let container = (status["containerStatuses"] as? [[String: Any]])?.first
-            let ready = (status["conditions"] as? [[String: Any]])?.contains {
-                $0["type"] as? String == "Ready" && $0["status"] as? String == "True"
-            } ?? false
-            return PodView(
-                name: meta["name"] as? String ?? "", ip: status["podIP"] as? String, ready: ready,
-                containerID: container?["containerID"] as? String, restartCount: container?["restartCount"] as? Int ?? 0,
-                hash: (meta["labels"] as? [String: String])?["pod-template-hash"], deleting: meta["deletionTimestamp"] != nil)
-        }
-    }
+    func pods(_ cluster: E2ECluster) throws -> [E2ECluster.PodView] { try cluster.pods(app: "web") }
 
     func replicaSets(_ cluster: E2ECluster) throws -> [(hash: String, replicas: Int, image: String)] {
         let list = try cluster.get(["replicasets", "-l", "app=web"])

@@ -100,33 +100,10 @@ struct ServicesEndToEndTests {
 
     // MARK: - Reading state
 
-    struct PodView {
-        var name: String
-        var ip: String?
-        var ready: Bool
-        var containerID: String?
-        var restartCount: Int
-        var deleting: Bool
-    }
+    typealias PodView = E2ECluster.PodView
 
-    func pods(_ cluster: E2ECluster, app: String) throws -> [PodView] {
-        let list = try cluster.get(["pods", "-l", "app=\(app)"])
-        return (list["items"] as? [[String: Any]] ?? []).map { pod in
-            let meta = pod["metadata"] as? [String: Any] ?? [:]
-            let status = pod["status"] as? [String: Any] ?? [:]
-            let container = (status["containerStatuses"] as? [[String: Any]])?.first
-            let ready = (status["conditions"] as? [[String: Any]])?.contains {
-                $0["type"] as? String == "Ready" && $0["status"] as? String == "True"
-            } ?? false
-            return PodView(
-                name: meta["name"] as? String ?? "", ip: status["podIP"] as? String, ready: ready,
-                containerID: container?["containerID"] as? String, restartCount: container?["restartCount"] as? Int ?? 0,
-                deleting: meta["deletionTimestamp"] != nil)
-        }
-    }
+    func pods(_ cluster: E2ECluster, app: String) throws -> [PodView] { try cluster.pods(app: app) }
 
-    /// Waits until exactly `count` pods of `app` are Ready and none is terminating.
-    @discardableResult
     func waitReady(_ cluster: E2ECluster, app: String, count: Int, timeout: Double = 90) throws -> [PodView] {
         var ready: [PodView] = []
         try waitUntil("\(count) ready \(app) pods", timeout: timeout) {

@@ -215,6 +215,34 @@ public final class E2ECluster: @unchecked Sendable {
         return object
     }
 
+    /// What the end-to-end tests read of a pod (from `berth get pods -o json`).
+    public struct PodView: Sendable {
+        public var name: String
+        public var ip: String?
+        public var ready: Bool
+        public var containerID: String?
+        public var restartCount: Int
+        public var hash: String?
+        public var deleting: Bool
+    }
+
+    /// The pods labelled `app=<app>`, as `PodView`s.
+    public func pods(app: String) throws -> [PodView] {
+        let list = try get(["pods", "-l", "app=\(app)"])
+        return (list["items"] as? [[String: Any]] ?? []).map { pod in
+            let meta = pod["metadata"] as? [String: Any] ?? [:]
+            let status = pod["status"] as? [String: Any] ?? [:]
+            let container = (status["containerStatuses"] as? [[String: Any]])?.first
+            let ready = (status["conditions"] as? [[String: Any]])?.contains {
+                $0["type"] as? String == "Ready" && $0["status"] as? String == "True"
+            } ?? false
+            return PodView(
+                name: meta["name"] as? String ?? "", ip: status["podIP"] as? String, ready: ready,
+                containerID: container?["containerID"] as? String, restartCount: container?["restartCount"] as? Int ?? 0,
+                hash: (meta["labels"] as? [String: String])?["pod-template-hash"], deleting: meta["deletionTimestamp"] != nil)
+        }
+    }
+
     // MARK: - Cleanup
 
     /// Everything this cluster left on the machine goes: serve, containers,
