@@ -92,7 +92,15 @@ final class ArchiveTarReader {
         self.inner = inner
         self.label = label
         self.source = Source(outer: outer)
-        archive_read_support_filter_all(outer)
+        // The compressions of OCI layers (gzip, zstd) and of `docker save`
+        // archives people compress (bzip2, xz), not filter_all: that one also
+        // brings liblz4, which has no static archive for the release link.
+        archive_read_support_filter_gzip(outer)
+        archive_read_support_filter_zstd(outer)
+        archive_read_support_filter_bzip2(outer)
+        archive_read_support_filter_xz(outer)
+        archive_read_support_filter_lzma(outer)
+        archive_read_support_filter_compress(outer)
         archive_read_support_format_raw(outer)
         archive_read_support_format_tar(inner)
 
