@@ -253,6 +253,8 @@ berthDependencies += ["BerthServer", .product(name: "Yams", package: "Yams")]
 
 targets += [
     .executableTarget(name: "berth", dependencies: berthDependencies, linkerSettings: releaseLinking),
+    // The CLI's own parsing (`berth run`'s fast path against ArgumentParser).
+    .testTarget(name: "BerthCLITests", dependencies: ["berth"]),
 ]
 
 let package = Package(

@@ -35,13 +35,12 @@ public actor ContainerManager {
             try FileManager.default.createDirectory(atPath: dataDir + "/" + sub, withIntermediateDirectories: true)
         }
         var loaded: [String: ContainerRecord] = [:]
-        let decoder = JSONDecoder()
         for sub in ["containers", "sandboxes"] {
             let dir = dataDir + "/" + sub
             for id in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
                 let file = dir + "/" + id + "/state.json"
                 guard let data = FileManager.default.contents(atPath: file),
-                      let record = try? decoder.decode(ContainerRecord.self, from: data) else { continue }
+                      let record = try? RuntimeJSON.decode(ContainerRecord.self, from: data) else { continue }
                 let refreshed = Self.refreshed(record, dir: dir + "/" + id)
                 loaded[record.id] = refreshed
                 // Only what changed is written back: a CLI command must not rewrite every state file.
@@ -65,7 +64,7 @@ public actor ContainerManager {
             var st = stat()
             guard stat(dir, &st) == 0, now.tv_sec - st.st_ctim.tv_sec > 30 else { continue }
             if let data = FileManager.default.contents(atPath: dir + "/state.json"),
-               let record = try? JSONDecoder().decode(ContainerRecord.self, from: data), let cgroups = record.cgroups {
+               let record = try? RuntimeJSON.decode(ContainerRecord.self, from: data), let cgroups = record.cgroups {
                 CgroupManager.remove(cgroups)
             }
             umount2(dir + "/rootfs", Int32(MNT_DETACH))
@@ -651,7 +650,7 @@ public actor ContainerManager {
         guard record.phase == .running else { return record }
         var r = record
         if let data = FileManager.default.contents(atPath: dir + "/exit.json"),
-           let exit = try? JSONDecoder().decode(ShimExit.self, from: data) {
+           let exit = try? RuntimeJSON.decode(ShimExit.self, from: data) {
             r.phase = .stopped
             r.exitCode = exit.exitCode
             r.signal = exit.signal == 0 ? nil : exit.signal
@@ -682,9 +681,7 @@ public actor ContainerManager {
     }
 
     static func save(_ record: ContainerRecord, dir: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try writeFile(dir + "/state.json", [UInt8](try encoder.encode(record)))
+        try writeFile(dir + "/state.json", [UInt8](try RuntimeJSON.encode(record)))
     }
 
     static func notFound(_ ref: String) -> BerthError {

@@ -268,7 +268,7 @@ final class ImageStoreEngine: Sendable {
 
     func decode<T: Decodable>(_ type: T.Type, _ data: Data, what: String) throws -> T {
         do {
-            return try JSONDecoder().decode(type, from: data)
+            return try RuntimeJSON.decode(type, from: data)
         } catch {
             throw BerthError(.imageCorrupt, "\(what) is not valid: \(Self.describe(error))", hint: "the image is corrupt; import or pull it again")
         }

@@ -21,7 +21,7 @@ struct ImageStoreIndex: Sendable {
     init() {}
 
     init(decoding data: Data) throws {
-        let index = try JSONDecoder().decode(OCIIndex.self, from: data)
+        let index = try RuntimeJSON.decode(OCIIndex.self, from: data)
         for descriptor in index.manifests {
             var bare = descriptor
             bare.annotations = nil

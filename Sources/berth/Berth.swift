@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// The `berth` command. One file per subcommand; this file only lists them.
 @main
@@ -33,4 +34,21 @@ struct Berth: AsyncParsableCommand {
             DriftCommand.self,
         ]
     )
+
+    /// `berth run` lines that `RunInvocation.fastParse` reads skip
+    /// ArgumentParser (its reflection is a fifth of a container start);
+    /// everything else, and any error, goes the usual way.
+    static func main() async {
+        let words = CommandLine.arguments.dropFirst()
+        if words.first == "run",
+           let run = RunInvocation.fastParse(words.dropFirst(), environment: ProcessInfo.processInfo.environment) {
+            do {
+                try await run.execute()
+            } catch {
+                RunCommand.exit(withError: error)
+            }
+            return
+        }
+        await main(nil)
+    }
 }

@@ -31,103 +31,16 @@ struct RunCommand: AsyncParsableCommand {
     @Argument(parsing: .captureForPassthrough, help: "IMAGE [CMD...], or CMD... with --rootfs.") var arguments: [String] = []
 
     func run() async throws {
-        LinuxTiming.mark("cli: arguments parsed")
-        var args = arguments
-        if args.first == "--" { args.removeFirst() }
-        var options = ContainerOptions()
-        if let rootfs {
-            options.rootfs = rootfs
-        } else {
-            guard !args.isEmpty else { throw ValidationError("give an IMAGE or --rootfs DIR") }
-            options.image = args.removeFirst()
-        }
-        if !args.isEmpty { options.command = args }
-        if let entrypoint { options.entrypoint = [entrypoint] }
-        options.name = name
-        for pair in env {
-            let kv = pair.split(separator: "=", maxSplits: 1).map(String.init)
-            if kv.count == 2 {
-                options.env[kv[0]] = kv[1]
-            } else if let value = ProcessInfo.processInfo.environment[kv[0]] {
-                options.env[kv[0]] = value
-            }
-        }
-        options.user = user
-        options.workingDir = workdir
-        options.hostname = hostname
-        options.readOnlyRootfs = readOnly
-        options.capAdd = capAdd
-        options.capDrop = capDrop
-        options.limits = ResourceLimits(
-            memoryBytes: try memory.map(ContainerCLI.parseBytes), cpuMillis: cpus.map { Int64($0 * 1000) },
-            pidsLimit: pidsLimit)
-        for v in volume {
-            let parts = v.split(separator: ":").map(String.init)
-            guard parts.count >= 2 else { throw ValidationError("--volume needs HOST:CONTAINER[:ro]") }
-            let host = URL(fileURLWithPath: parts[0]).standardizedFileURL.path
-            options.mounts.append(Mount(hostPath: host, containerPath: parts[1], readOnly: parts.count > 2 && parts[2] == "ro"))
-        }
+        try await invocation.execute()
+    }
 
-        options.autoRemove = rm
-        options.tty = tty
-        let manager = try global.manager()
-        let record = try await manager.create(options)
-        if detach && (interactive || tty) {
-            throw ValidationError("-d with -i or -t is not supported: Berth has no daemon to attach to later")
-        }
-        if detach {
-            do {
-                try await manager.start(record.id)
-            } catch {
-                if rm { try? await manager.delete(record.id, force: true) }
-                throw error
-            }
-            print(record.id)
-            return
-        }
-        // -t on a terminal: raw mode here, so keystrokes (Ctrl-C too) reach the
-        // container's terminal, whose line discipline does the rest (as docker).
-        let terminal = tty && interactive ? RawTerminal(fd: STDIN_FILENO) : nil
-        defer { terminal?.restore() }
-        let started: ContainerRecord
-        do {
-            started = try await manager.start(record.id, attach: (STDOUT_FILENO, STDERR_FILENO),
-                                    stdin: interactive ? STDIN_FILENO : nil,
-                                    terminalSize: tty ? RawTerminal.size(of: STDOUT_FILENO) : nil)
-        } catch let error as BerthError {
-            terminal?.restore()
-            if rm { try? await manager.delete(record.id, force: true) }
-            // Docker's codes: 127 command not found, 126 not executable, 125 anything else.
-            FileHandle.standardError.write(Data("berth: \(error)\n".utf8))
-            if error.message.contains(": No such file or directory") && error.message.contains("exec ") { throw ExitCode(127) }
-            if error.message.contains("exec ") { throw ExitCode(126) }
-            throw ExitCode(125)
-        }
-        // Ctrl-C / SIGTERM go to the container, as with `docker run`.
-        let sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig)
-            source.setEventHandler { Task { try? await manager.kill(record.id, signal: sig) } }
-            source.resume()
-            return source
-        }
-        // -t: a resize of this terminal goes to the shim, which copies the
-        // size to the container's pty (and so SIGWINCH to its foreground job).
-        var resize: DispatchSourceSignal?
-        if tty, let shimPid = started.shimPid {
-            signal(SIGWINCH, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: SIGWINCH)
-            source.setEventHandler { Glibc.kill(shimPid, SIGWINCH) }
-            source.resume()
-            resize = source
-        }
-        let done = try await manager.wait(record.id)
-        sources.forEach { $0.cancel() }
-        resize?.cancel()
-        // With --rm the shim removes the container (after reporting the exit).
-        terminal?.restore()
-        if done.oomKilled { FileHandle.standardError.write(Data("berth: container \(done.name) was OOM-killed\n".utf8)) }
-        if let code = done.exitCode, code != 0 { throw ExitCode(Int32(code)) }
+    /// What ArgumentParser read, as the plain value `RunInvocation.fastParse` also produces.
+    var invocation: RunInvocation {
+        RunInvocation(
+            dataDir: global.dataDir, detach: detach, rm: rm, interactive: interactive, tty: tty, name: name, env: env,
+            memory: memory, cpus: cpus, pidsLimit: pidsLimit, readOnly: readOnly, capAdd: capAdd, capDrop: capDrop,
+            user: user, workdir: workdir, entrypoint: entrypoint, rootfs: rootfs, hostname: hostname, volume: volume,
+            arguments: arguments)
     }
 }
 
