@@ -5,13 +5,16 @@ import Foundation
 /// glibc gives every thread that allocates under contention its own arena
 /// (up to 8 per core) and each keeps freed memory resident: serve runs
 /// Dispatch workers for the store, NIO threads and the cooperative pool, and
-/// the arenas made up a good part of its RSS after a sync (bench/sync). Two
-/// arenas keep allocation contention low on the small machines Berth runs
-/// on. A `MALLOC_ARENA_MAX` in the environment wins, as glibc documents.
+/// the arenas made up a good part of its RSS after a sync (bench/sync). One
+/// arena: with two, each kept 2–3 MB of free fragments after bench/sync
+/// (malloc_info), and one arena measured 2–3 MB less RSS there; serve's
+/// allocations are short critical sections on a 2-core machine, so the
+/// shared arena lock is cheap. A `MALLOC_ARENA_MAX` in the environment wins,
+/// as glibc documents.
 enum MallocTuning {
     static func apply() {
         guard ProcessInfo.processInfo.environment["MALLOC_ARENA_MAX"] == nil else { return }
-        _ = berthMallopt(mArenaMax, 2)
+        _ = berthMallopt(mArenaMax, 1)
     }
 
     /// `M_ARENA_MAX` from glibc's malloc.h.

@@ -105,6 +105,13 @@ public final class Store: Sendable {
         config.prepareDatabase { db in
             if !db.configuration.readonly {
                 try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            } else {
+                // Readers get a 512 KiB page cache instead of SQLite's 2 MiB:
+                // the pool opens up to five, most reads are index scans whose
+                // bodies the object cache already holds, and the kernel's
+                // page cache keeps the file anyway. Saves ~2 MB of serve's
+                // RSS after bench/sync (SQLite held 4.4 MB there).
+                try db.execute(sql: "PRAGMA cache_size = -512")
             }
         }
         let migrator = Store.migrator(extra: options.extraMigrations)
