@@ -5,29 +5,44 @@ import Foundation
 public enum LinuxTiming {
     nonisolated(unsafe) static var started = false
 
-    /// The process' own start (exec), from /proc/self/stat field 22, so that
-    /// runtime and library loading before main show up too.
+    /// The process' own start. With BERTH_TIMING_T0 (the caller's clock just
+    /// before exec, seconds since the epoch as bash's $EPOCHREALTIME gives
+    /// it) the mark is exact; otherwise it is the kernel's start time from
+    /// /proc/self/stat field 22, in 10 ms ticks. So that library loading and
+    /// the Swift runtime's start before main show up too.
     static func markProcessStart() {
+        if let t0 = getenv("BERTH_TIMING_T0").flatMap({ Double(String(cString: $0)) }) {
+            write(ms: t0 * 1000, "process exec (BERTH_TIMING_T0)")
+            return
+        }
         guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > 19, let ticks = Double(fields[19]) else { return }
-        var boot = timespec(), mono = timespec()
+        var boot = timespec()
         clock_gettime(CLOCK_BOOTTIME, &boot)
-        clock_gettime(CLOCK_MONOTONIC, &mono)
         let hz = Double(sysconf(Int32(_SC_CLK_TCK)))
-        let startMono = (Double(mono.tv_sec) + Double(mono.tv_nsec) / 1e9) - ((Double(boot.tv_sec) + Double(boot.tv_nsec) / 1e9) - ticks / hz)
-        FileHandle.standardError.write(Data(String(format: "[timing] %.3f process exec (10 ms resolution)\n", startMono * 1000).utf8))
+        let sinceStart = (Double(boot.tv_sec) + Double(boot.tv_nsec) / 1e9) - ticks / hz
+        write(ms: now() - sinceStart * 1000, "process exec (10 ms resolution)")
     }
 
-    static let enabled = ProcessInfo.processInfo.environment["BERTH_TIMING"] == "1"
+    /// Milliseconds since the epoch (CLOCK_REALTIME, to line up with BERTH_TIMING_T0).
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Double(ts.tv_sec) * 1000 + Double(ts.tv_nsec) / 1_000_000
+    }
+
+    static func write(ms: Double, _ phase: String) {
+        FileHandle.standardError.write(Data(String(format: "[timing] %.3f %@\n", ms, phase).utf8))
+    }
+
+    /// getenv, not ProcessInfo, whose first use copies the whole environment.
+    static let enabled = getenv("BERTH_TIMING").map { String(cString: $0) } == "1"
 
     public static func mark(_ phase: String) {
         guard enabled else { return }
         if !started { started = true; markProcessStart() }
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        let ms = Double(ts.tv_sec) * 1000 + Double(ts.tv_nsec) / 1_000_000
-        FileHandle.standardError.write(Data(String(format: "[timing] %.3f %@\n", ms, phase).utf8))
+        write(ms: now(), phase)
     }
 }

@@ -7,7 +7,8 @@ enum ShimProcess {
     /// Finds the shim: $BERTH_SHIM, else next to the running executable
     /// (.build/debug/berth-shim for both `berth` and the test bundle).
     static func locate() throws -> String {
-        if let env = ProcessInfo.processInfo.environment["BERTH_SHIM"], !env.isEmpty { return env }
+        // getenv, not ProcessInfo: its first use copies the whole environment (a container start's profile).
+        if let env = getenv("BERTH_SHIM").map({ String(cString: $0) }), !env.isEmpty { return env }
         let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
         for _ in 0..<3 {

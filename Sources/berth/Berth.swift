@@ -1,4 +1,5 @@
 import ArgumentParser
+import BerthRuntime
 import Foundation
 
 /// The `berth` command. One file per subcommand; this file only lists them.
@@ -39,9 +40,10 @@ struct Berth: AsyncParsableCommand {
     /// ArgumentParser (its reflection is a fifth of a container start);
     /// everything else, and any error, goes the usual way.
     static func main() async {
+        LinuxTiming.mark("cli: main")
         let words = CommandLine.arguments.dropFirst()
         if words.first == "run",
-           let run = RunInvocation.fastParse(words.dropFirst(), environment: ProcessInfo.processInfo.environment) {
+           let run = RunInvocation.fastParse(words.dropFirst(), environment: RunInvocation.environment()) {
             do {
                 try await run.execute()
             } catch {

@@ -97,6 +97,12 @@ struct RunInvocation: Equatable {
         return run  // no IMAGE: execute() reports it
     }
 
+    /// The variables `fastParse` reads, by getenv: ProcessInfo's first use
+    /// copies the whole environment, which a container start can skip.
+    static func environment() -> [String: String] {
+        getenv("BERTH_DATA_DIR").map { ["BERTH_DATA_DIR": String(cString: $0)] } ?? [:]
+    }
+
     enum Option { case name, env, memory, cpus, pidsLimit, capAdd, capDrop, user, workdir, entrypoint, rootfs, hostname, volume, dataDir }
 
     enum Flag { case detach, rm, interactive, tty, readOnly }

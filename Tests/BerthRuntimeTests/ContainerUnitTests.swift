@@ -46,6 +46,20 @@ struct ContainerUnitTests {
         #expect(CRILog.read(paths: [dir + "/l.1", dir + "/l"], tail: 2).map(\.text) == ["hello world", ""])
     }
 
+    @Test func idsAndTimestampsKeepTheirFormat() throws {
+        #expect(ContainerManager.padded(5, 3) == "005")
+        #expect(ContainerManager.padded(255, 4, radix: 16) == "00ff")
+        #expect(ContainerManager.padded(12345, 3) == "12345")
+        #expect(ContainerManager.padded(UInt64.max, 16, radix: 16) == "ffffffffffffffff")
+        let id = ContainerManager.newID()
+        #expect(id.count == 64 && id.allSatisfy { "0123456789abcdef".contains($0) })
+        #expect(ContainerManager.newID() != id)
+        let stamp = ContainerManager.now()
+        #expect(stamp.wholeMatch(of: /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z/) != nil)
+        let parsed = try #require(ISO8601DateFormatter().date(from: String(stamp.prefix(19)) + "Z"))
+        #expect(abs(parsed.timeIntervalSinceNow) < 60)
+    }
+
     @Test func envMergeKeepsOrderAndOverrides() {
         let merged = ContainerManager.mergeEnv(["PATH=/bin", "A=1", "B=2"], ["A": "x", "C": "3"])
         #expect(merged == ["PATH=/bin", "A=x", "B=2", "C=3"])
