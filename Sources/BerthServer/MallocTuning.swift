@@ -10,7 +10,9 @@ import Foundation
 /// (malloc_info), and one arena measured 2–3 MB less RSS there; serve's
 /// allocations are short critical sections on a 2-core machine, so the
 /// shared arena lock is cheap. A `MALLOC_ARENA_MAX` in the environment wins,
-/// as glibc documents.
+/// as glibc documents. The `berth` binary sets the limit before main
+/// (CBerthLinux/early_malloc.c), since arenas of threads that allocated
+/// before mallopt stay; this call covers a serve started in-process (tests).
 enum MallocTuning {
     static func apply() {
         guard ProcessInfo.processInfo.environment["MALLOC_ARENA_MAX"] == nil else { return }
