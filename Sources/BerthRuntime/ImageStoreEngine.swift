@@ -198,11 +198,15 @@ final class ImageStoreEngine: Sendable {
 
     func readBlob(_ digest: OCIDigest, label: String) throws -> Data {
         let path = blobPath(digest)
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path) else {
+        // stat, not FileManager.attributesOfItem: that one also looks up the
+        // owner's and group's names (the host's /etc/passwd and /etc/group,
+        // through NSS) on every container start.
+        var st = stat()
+        guard stat(path, &st) == 0 else {
             throw BerthError(.imageCorrupt, "\(label): blob \(digest) is missing from the store", hint: "import or pull the image again")
         }
-        if let size = attributes[.size] as? Int, size > Self.maxMetadataSize {
-            throw BerthError(.imageCorrupt, "\(label): \(digest) is \(size) bytes, too large for a manifest or config")
+        if st.st_size > Self.maxMetadataSize {
+            throw BerthError(.imageCorrupt, "\(label): \(digest) is \(st.st_size) bytes, too large for a manifest or config")
         }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw BerthError(.imageCorrupt, "\(label): cannot read blob \(digest)")
