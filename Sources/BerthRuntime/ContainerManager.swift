@@ -165,6 +165,37 @@ public actor ContainerManager {
         return record
     }
 
+    /// Docker's "init layer": a read-only layer above every image with the
+    /// mount points the shim needs (/proc, /dev, /sys) and the files it binds
+    /// over (/etc/hosts, /etc/hostname, /etc/resolv.conf). Without it, an
+    /// image lacking them (busybox, scratch-based ones) made every start
+    /// create them in the container's upper dir: overlay copy-ups and ext4
+    /// inode allocations in the start path, and as many removals after a
+    /// `--rm`. Built once per data dir, atomically (temp dir, then rename);
+    /// a directory that exists is complete.
+    static func initLayer(dataDir: String) throws -> String {
+        let path = dataDir + "/init-layer"
+        if access(path, F_OK) == 0 { return path }
+        let tmp = "\(dataDir)/init-layer.tmp\(getpid())"
+        berth_remove_tree(tmp)
+        for sub in ["", "/proc", "/dev", "/sys", "/etc"] where mkdir(tmp + sub, 0o755) != 0 {
+            throw BerthError(.runtime, "create \(tmp + sub): \(String(cString: strerror(errno)))")
+        }
+        for file in ["hosts", "hostname", "resolv.conf"] {
+            try writeFile("\(tmp)/etc/\(file)", [])
+            chmod("\(tmp)/etc/\(file)", 0o644)
+        }
+        if rename(tmp, path) != 0 {
+            let failure = errno
+            berth_remove_tree(tmp)
+            // Another berth built it at the same time: theirs is as good.
+            guard access(path, F_OK) == 0 else {
+                throw BerthError(.runtime, "create \(path): \(String(cString: strerror(failure)))")
+            }
+        }
+        return path
+    }
+
     static func mergeEnv(_ base: [String], _ overrides: [String: String]) -> [String] {
         var result: [String] = []
         var seen: [String: Int] = [:]
@@ -248,8 +279,8 @@ public actor ContainerManager {
         LinuxTiming.mark("start: seccomp program ready")
         var config = ShimConfig()
         config.add("rootfs", dir + "/rootfs")
-        // overlayfs lists the top layer first.
-        config.add("lowerdir", spec.layers.reversed().joined(separator: ":"))
+        // overlayfs lists the top layer first; the init layer goes on top of the image.
+        config.add("lowerdir", ([try Self.initLayer(dataDir: dataDir)] + spec.layers.reversed()).joined(separator: ":"))
         config.add("upperdir", dir + "/upper")
         config.add("workdir", dir + "/work")
         config.add("readonly", spec.readOnlyRootfs ? "1" : "0")

@@ -29,6 +29,22 @@ struct ContainerLifecycleRootTests {
         #expect(logs.allSatisfy { $0.time.hasSuffix("Z") && $0.time.count == 30 })
     }
 
+    /// The busybox fixture has no /proc, /dev, /sys or /etc/hosts: the init
+    /// layer provides them, so a container that only reads writes nothing to
+    /// its upper dir (before the init layer: proc, dev, sys and etc/* there).
+    @Test func mountPointsComeFromTheInitLayerNotTheUpperDir() async throws {
+        let rt = try TestRuntime("initlayer")
+        let c = try await rt.manager.create(options("cat /etc/hostname /etc/hosts /etc/resolv.conf >/dev/null && ls /proc/self /sys /dev/null >/dev/null"))
+        try await rt.manager.start(c.id)
+        let done = try await rt.manager.wait(c.id)
+        let upper = (try? FileManager.default.contentsOfDirectory(atPath: "\(rt.dataDir)/containers/\(c.id)/upper")) ?? ["(unreadable)"]
+        let layer = (try? FileManager.default.contentsOfDirectory(atPath: rt.dataDir + "/init-layer"))?.sorted()
+        await rt.close()
+        #expect(done.exitCode == 0)
+        #expect(upper.isEmpty)
+        #expect(layer == ["dev", "etc", "proc", "sys"])
+    }
+
     @Test func startErrorIsReportedNotExit127() async throws {
         let rt = try TestRuntime("starterr")
         var o = ContainerOptions(rootfs: Fixtures.busyboxRootfs)
