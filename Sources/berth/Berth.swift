@@ -42,14 +42,19 @@ struct Berth: AsyncParsableCommand {
     static func main() async {
         LinuxTiming.mark("cli: main")
         let words = CommandLine.arguments.dropFirst()
-        if words.first == "run",
-           let run = RunInvocation.fastParse(words.dropFirst(), environment: RunInvocation.environment()) {
-            do {
-                try await run.execute()
-            } catch {
-                RunCommand.exit(withError: error)
+        if words.first == "run" {
+            if RunInvocation.wantsHelp(words.dropFirst()) {
+                print(helpMessage(for: RunCommand.self))
+                return
             }
-            return
+            if let run = RunInvocation.fastParse(words.dropFirst(), environment: RunInvocation.environment()) {
+                do {
+                    try await run.execute()
+                } catch {
+                    exit(withError: error)  // as ArgumentParser's main reports a run() error
+                }
+                return
+            }
         }
         await main(nil)
     }

@@ -97,6 +97,22 @@ struct RunInvocation: Equatable {
         return run  // no IMAGE: execute() reports it
     }
 
+    /// Whether `berth run ARGS` asks for help: `--help` among the options
+    /// before IMAGE. ArgumentParser's passthrough capture of IMAGE [CMD...]
+    /// would otherwise take `--help` for the image name.
+    static func wantsHelp(_ args: ArraySlice<String>) -> Bool {
+        var rest = args
+        while let arg = rest.first, arg != "--", arg.hasPrefix("-"), arg.count > 1 {
+            rest.removeFirst()
+            if arg == "--help" { return true }
+            let takesValue = arg.hasPrefix("--")
+                ? !arg.contains("=") && longOptions[String(arg.dropFirst(2))] != nil
+                : arg.count == 2 && shortOptions[arg.dropFirst().first ?? " "] != nil
+            if takesValue, !rest.isEmpty { rest.removeFirst() }
+        }
+        return false
+    }
+
     /// The variables `fastParse` reads, by getenv: ProcessInfo's first use
     /// copies the whole environment, which a container start can skip.
     static func environment() -> [String: String] {

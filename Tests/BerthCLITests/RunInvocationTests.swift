@@ -63,6 +63,16 @@ import Testing
         #expect(RunInvocation.fastParse(line[...], environment: Self.environment) == nil)
     }
 
+    @Test func helpIsAnOptionBeforeTheImageOnly() {
+        #expect(RunInvocation.wantsHelp(["--help"]))
+        #expect(RunInvocation.wantsHelp(["--rm", "-it", "--help", "busybox"]))
+        #expect(RunInvocation.wantsHelp(["--name", "web", "-e", "A=1", "--help"]))
+        #expect(!RunInvocation.wantsHelp(["--name", "--help", "busybox"]))  // --help is the name
+        #expect(!RunInvocation.wantsHelp(["busybox", "--help"]))  // the container's
+        #expect(!RunInvocation.wantsHelp(["--", "--help"]))
+        #expect(!RunInvocation.wantsHelp([]))
+    }
+
     @Test func dataDirDefaultsToTheEnvironmentAsTheOptionDoes() throws {
         let fast = try #require(RunInvocation.fastParse(["busybox"], environment: ["BERTH_DATA_DIR": "/srv/berth"]))
         #expect(fast.dataDir == "/srv/berth")

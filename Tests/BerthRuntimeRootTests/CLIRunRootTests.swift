@@ -33,6 +33,23 @@ struct CLIRunRootTests {
         #expect(listed.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "ps -a after run --rm: \(listed.output)")
     }
 
+    /// `run` reads its own plain lines (ArgumentParser only for the rest):
+    /// help, usage errors and unknown images still read as before.
+    @Test func helpAndErrorsOfTheRunFastPath() async throws {
+        let dir = try dataDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let help = try E2ECluster.run(E2ECluster.executable, ["run", "--rm", "--help"])
+        #expect(help.status == 0 && help.output.contains("USAGE: berth run"), "\(help.output)")
+        let noImage = try berth(dir, ["run", "--rm"])
+        #expect(noImage.status == 64 && noImage.output.contains("give an IMAGE or --rootfs DIR"), "\(noImage.output)")
+        let unknown = try berth(dir, ["run", "--rm", "--pids-limit", "abc", "busybox:cli", "true"])
+        #expect(unknown.status == 64 && unknown.output.contains("pids-limit"), "\(unknown.output)")
+        let missing = try E2ECluster.run(E2ECluster.executable, ["run", "--rm", "--data-dir", dir, "nosuch:1", "true"])
+        #expect(missing.status != 0 && missing.output.contains("nosuch"), "\(missing.output)")
+        let named = try E2ECluster.run(E2ECluster.executable, ["run", "--rm", "--data-dir=" + dir, "--name=cli-fast", "-e", "K=v", "busybox:cli", "sh", "-c", "echo $K"])
+        #expect(named.status == 0 && named.output.contains("v"), "\(named.output)")
+    }
+
     /// script(1) gives `berth run -it` a terminal and sends end-of-file on
     /// it while berth is still starting; that must not reach the container
     /// as a stray NUL byte. It is a race (without the fix, 3 runs in 5
