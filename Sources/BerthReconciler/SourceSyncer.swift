@@ -176,14 +176,10 @@ public actor SourceSyncer {
         var record = input
         let name = config.name
         let state = try await sourceState()
-        // The newest deployed row only: decoding the ten rollback candidates
-        // (a cold sync's row lists 1,000 changes) is left to the paths that
-        // roll back.
-        let lastDeployed = try await store.read { db in
-            try HistoryStore.deployedRecords(db, source: name, limit: 1).first
-                ?? HistoryStore.deployedRecords(db, source: name, limit: 10).first
-        }
-        record.previousCommit = lastDeployed.flatMap { $0.deployedCommit ?? $0.commit?.sha }
+        // The newest deployed row's head only: decoding rows (a cold sync's
+        // lists 1,000 changes) is left to the paths that roll back.
+        let lastDeployed = try await store.read { db in try HistoryStore.lastDeployed(db, source: name) }
+        record.previousCommit = lastDeployed?.commit
 
         // 1. What should be live.
         let desired: Desired
@@ -239,7 +235,7 @@ public actor SourceSyncer {
             plan.items.removeAll { $0.action == .delete }
             if prunable > 0 { record.warnings.append("\(prunable) owned objects are gone from git but kept (prune: false)") }
         }
-        let sameCommit = lastDeployed != nil && record.deployedCommit == (lastDeployed?.deployedCommit ?? lastDeployed?.commit?.sha)
+        let sameCommit = lastDeployed != nil && record.deployedCommit == lastDeployed?.commit
         record.plan = PlanSummary(plan)
         record.log("plan: \(plan.summary)")
         let recovering = try await interruptedBefore(record.id)
