@@ -314,6 +314,14 @@ import Testing
         #expect(blobs == ["h1"])
     }
 
+    @Test func objectSetMembersAreWrittenAsJSONEncoderWouldAndReadBack() throws {
+        for members in [[], ["0a1b2c"], ["ff00", "abc123", "0"], ["not hex \"quoted\"", "ff"]] {
+            let text = try HistoryStore.membersText(members)
+            #expect(text == String(decoding: try JSONEncoder().encode(members), as: UTF8.self))
+            #expect(try HistoryStore.decode([String].self, text) == members)
+        }
+    }
+
     /// `lastDeployed` reads the newest deployed row with `json_extract`; it
     /// must name the row `deployedRecords` (which decodes) puts first.
     @Test func lastDeployedHeadMatchesTheDecodedRows() async throws {
