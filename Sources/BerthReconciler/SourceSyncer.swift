@@ -231,7 +231,7 @@ public actor SourceSyncer {
         let live = try await liveObjects()
         var plan = Planner(source: name).plan(desired: objects, live: live, memo: &planMemo)
         if !config.prune {
-            let prunable = plan.deletes.count
+            let prunable = plan.count(.delete)
             plan.items.removeAll { $0.action == .delete }
             if prunable > 0 { record.warnings.append("\(prunable) owned objects are gone from git but kept (prune: false)") }
         }
@@ -514,6 +514,8 @@ public actor SourceSyncer {
         for path in fileCache.keys where !paths.contains(path) { fileCache[path] = nil }
         var combined = LoadResult()
         var seen: [ObjectKey: SourceLocation] = [:]
+        seen.reserveCapacity(files.count)
+        combined.objects.reserveCapacity(files.count)
         for file in files {
             guard let result = fileCache[file.path]?.result else { continue }
             combined.warnings += result.warnings
@@ -575,15 +577,10 @@ public actor SourceSyncer {
     ///
     /// The store's object cache decodes each object once per
     /// resourceVersion, so a sync after a one-object push decodes a handful
-    /// of objects, not every object of the source.
+    /// of objects, not every object of the source; all kinds come from one
+    /// snapshot (one trip to a reader, not six).
     func liveObjects() async throws -> [JSONValue] {
-        var live: [JSONValue] = []
-        for kind in ResourceKind.manifestKinds {
-            for stored in try await store.list(kind).items where stored.deletionTimestamp == nil {
-                live.append(stored.object)
-            }
-        }
-        return live
+        try await store.list(kinds: ResourceKind.manifestKinds).compactMap { $0.deletionTimestamp == nil ? $0.object : nil }
     }
 
     /// The objects of a history row, as the loader would have produced them.
