@@ -157,11 +157,6 @@ public actor SourceSyncer {
         try await store.transaction { tx in try HistoryStore.save(tx.database, record) }
     }
 
-    private func sourceState() async throws -> SourceState {
-        let name = config.name
-        return try await store.read { db in try HistoryStore.state(db, source: name) }
-    }
-
     private func updateState(_ change: @escaping @Sendable (inout SourceState) -> Void) async throws {
         let name = config.name
         try await store.transaction { tx in
@@ -175,10 +170,16 @@ public actor SourceSyncer {
     func sync(_ input: SyncRecord, force: Bool) async throws -> SyncRecord {
         var record = input
         let name = config.name
-        let state = try await sourceState()
-        // The newest deployed row's head only: decoding rows (a cold sync's
-        // lists 1,000 changes) is left to the paths that roll back.
-        let lastDeployed = try await store.read { db in try HistoryStore.lastDeployed(db, source: name) }
+        // What the sync starts from, in one read (each trip to a reader can
+        // wait for a thread on a busy machine): the source's state, the newest
+        // deployed row's head only (decoding rows — a cold sync's lists 1,000
+        // changes — is left to the paths that roll back), and whether the
+        // previous sync was interrupted.
+        let id = record.id
+        let (state, lastDeployed, recovering) = try await store.read { db in
+            (try HistoryStore.state(db, source: name), try HistoryStore.lastDeployed(db, source: name),
+             try Self.interruptedBefore(db, id: id, source: name))
+        }
         record.previousCommit = lastDeployed?.commit
 
         // 1. What should be live.
@@ -238,7 +239,6 @@ public actor SourceSyncer {
         let sameCommit = lastDeployed != nil && record.deployedCommit == lastDeployed?.commit
         record.plan = PlanSummary(plan)
         record.log("plan: \(plan.summary)")
-        let recovering = try await interruptedBefore(record.id)
         if plan.isEmpty {
             try await updateState { $0.driftCount = 0 }
             metrics.setDrift(source: name, count: 0)
@@ -478,20 +478,18 @@ public actor SourceSyncer {
         }
     }
 
-    private func interruptedBefore(_ id: Int64) async throws -> Bool {
-        let name = config.name
-        return try await store.read { db in
-            // The result column first: only an interrupted row's body is decoded.
-            guard let previousID = try Int64.fetchOne(db, sql: """
-                SELECT id FROM reconciler_sync WHERE source = ? AND id < ? AND state = 'finished' ORDER BY id DESC LIMIT 1
-                """, arguments: [name, id]),
-                  try String.fetchOne(db, sql: "SELECT result FROM reconciler_sync WHERE id = ?", arguments: [previousID])
-                    == SyncResult.interrupted.rawValue,
-                  let body = try String.fetchOne(db, sql: "SELECT body FROM reconciler_sync WHERE id = ?", arguments: [previousID])
-            else { return false }
-            let previous = try HistoryStore.decode(SyncRecord.self, body)
-            return previous.result == .interrupted && previous.objectSet != nil
-        }
+    /// Whether the source's sync before `id` was interrupted after applying (its rollouts are watched again).
+    private static func interruptedBefore(_ db: Database, id: Int64, source name: String) throws -> Bool {
+        // The result column first: only an interrupted row's body is decoded.
+        guard let previousID = try Int64.fetchOne(db, sql: """
+            SELECT id FROM reconciler_sync WHERE source = ? AND id < ? AND state = 'finished' ORDER BY id DESC LIMIT 1
+            """, arguments: [name, id]),
+              try String.fetchOne(db, sql: "SELECT result FROM reconciler_sync WHERE id = ?", arguments: [previousID])
+                == SyncResult.interrupted.rawValue,
+              let body = try String.fetchOne(db, sql: "SELECT body FROM reconciler_sync WHERE id = ?", arguments: [previousID])
+        else { return false }
+        let previous = try HistoryStore.decode(SyncRecord.self, body)
+        return previous.result == .interrupted && previous.objectSet != nil
     }
 
     // MARK: - Loading
