@@ -26,6 +26,12 @@ public protocol GitSource: Sendable {
     /// Paths (relative to the root) that differ between two commits; `from: nil` means every path
     /// in `to`. Both sides of a rename are listed.
     func changedPaths(from: GitCommitID?, to: GitCommitID, in mirror: GitMirror) async throws -> [String]
+
+    /// Fetches `remote`, resolves `ref` and reads the manifests under `subpath`. The extension
+    /// below does it step by step; ``LibGit2Source`` does it in one go. Called through `any
+    /// GitSource`, give all three arguments: the defaults belong to the extension's method,
+    /// which is then called directly.
+    func checkout(_ remote: GitRemote, ref: GitRef, subpath: String) async throws -> GitCheckout
 }
 
 /// A fetched, resolved and read commit: what `berth render --repo` and a sync start from.

@@ -56,6 +56,12 @@ public final class LibGit2Source: GitSource, Sendable {
     // MARK: - Fetch
 
     public func fetch(_ remote: GitRemote) async throws -> GitMirror {
+        try await run(try fetchWork(remote))
+    }
+
+    /// Checks `remote` and its credentials, and returns the fetch itself, which blocks and must
+    /// run on the git queue.
+    private func fetchWork(_ remote: GitRemote) throws -> @Sendable () throws -> GitMirror {
         let url = try GitRemoteURL(remote.url)
         let path = try mirrorPath(for: remote)
         let credentials = try ResolvedCredentials(remote.credentials)
@@ -83,10 +89,28 @@ public final class LibGit2Source: GitSource, Sendable {
         let shownURL = Redaction.scrub(url.normalized)
         let hosts = knownHosts
         let hostsPath = knownHostsPath
-        return try await run {
+        return {
             let context = FetchContext(url: url, credentials: credentials, knownHosts: hosts, knownHostsPath: hostsPath)
             try Self.fetchSync(url: url, into: path, context: context)
             return GitMirror(path: path, remoteURL: shownURL)
+        }
+    }
+
+    // MARK: - Checkout
+
+    /// Fetch, resolve, commit and files in ONE trip to the git queue, on one
+    /// opened mirror: a sync used to queue four jobs and open the mirror four
+    /// times, and under load each job waited for a Dispatch thread again.
+    public func checkout(_ remote: GitRemote, ref: GitRef = .head, subpath: String = "") async throws -> GitCheckout {
+        let normalized = try TreePath.normalizeSubpath(subpath)
+        let fetch = try fetchWork(remote)
+        return try await run {
+            let mirror = try fetch()
+            let repo = try GitRepositoryHandle(open: mirror.path.path)
+            let resolved = try Self.resolve(ref, in: repo)
+            let commit = try Self.commit(resolved.commit, in: repo)
+            var reader = TreeReader(repo: repo, root: try repo.tree(of: resolved.commit), commit: resolved.commit, subpath: normalized)
+            return GitCheckout(mirror: mirror, ref: resolved, commit: commit, subpath: normalized, files: try reader.read())
         }
     }
 
@@ -236,10 +260,13 @@ public final class LibGit2Source: GitSource, Sendable {
 
     public func resolve(_ ref: GitRef, in mirror: GitMirror) async throws -> GitResolvedRef {
         try await run {
-            let repo = try GitRepositoryHandle(open: mirror.path.path)
-            let resolver = GitRefResolver(refs: try Self.refs(repo))
-            return try resolver.resolve(ref) { prefix throws(BerthError) in try Self.lookupCommit(repo, prefix: prefix) }
+            try Self.resolve(ref, in: try GitRepositoryHandle(open: mirror.path.path))
         }
+    }
+
+    static func resolve(_ ref: GitRef, in repo: GitRepositoryHandle) throws -> GitResolvedRef {
+        let resolver = GitRefResolver(refs: try Self.refs(repo))
+        return try resolver.resolve(ref) { prefix throws(BerthError) in try Self.lookupCommit(repo, prefix: prefix) }
     }
 
     /// The commit an abbreviated or full sha names (a tag object's sha is peeled to its commit).
@@ -262,28 +289,29 @@ public final class LibGit2Source: GitSource, Sendable {
     // MARK: - Commits
 
     public func commit(_ id: GitCommitID, in mirror: GitMirror) async throws -> GitCommit {
-        try await run {
-            let repo = try GitRepositoryHandle(open: mirror.path.path)
-            let commit = try repo.commit(id)
-            func signature(_ pointer: UnsafePointer<git_signature>?) -> GitSignature {
-                guard let sig = pointer?.pointee else { return GitSignature(name: "", email: "", date: Date(timeIntervalSince1970: 0)) }
-                return GitSignature(
-                    name: sig.name.map { String(cString: $0) } ?? "",
-                    email: sig.email.map { String(cString: $0) } ?? "",
-                    date: Date(timeIntervalSince1970: TimeInterval(sig.when.time)),
-                    timeZoneOffsetMinutes: Int(sig.when.offset))
-            }
-            let message = git_commit_message(commit.pointer).map { String(cString: $0) } ?? ""
-            let summary = git_commit_summary(commit.pointer).map { String(cString: $0) } ?? ""
-            var parents: [GitCommitID] = []
-            for index in 0..<git_commit_parentcount(commit.pointer) {
-                if let oid = git_commit_parent_id(commit.pointer, index), let parent = LibGit2.commitID(oid) { parents.append(parent) }
-            }
-            return GitCommit(
-                id: id, author: signature(git_commit_author(commit.pointer)),
-                committer: signature(git_commit_committer(commit.pointer)),
-                summary: summary, message: message, parents: parents)
+        try await run { try Self.commit(id, in: try GitRepositoryHandle(open: mirror.path.path)) }
+    }
+
+    static func commit(_ id: GitCommitID, in repo: GitRepositoryHandle) throws -> GitCommit {
+        let commit = try repo.commit(id)
+        func signature(_ pointer: UnsafePointer<git_signature>?) -> GitSignature {
+            guard let sig = pointer?.pointee else { return GitSignature(name: "", email: "", date: Date(timeIntervalSince1970: 0)) }
+            return GitSignature(
+                name: sig.name.map { String(cString: $0) } ?? "",
+                email: sig.email.map { String(cString: $0) } ?? "",
+                date: Date(timeIntervalSince1970: TimeInterval(sig.when.time)),
+                timeZoneOffsetMinutes: Int(sig.when.offset))
         }
+        let message = git_commit_message(commit.pointer).map { String(cString: $0) } ?? ""
+        let summary = git_commit_summary(commit.pointer).map { String(cString: $0) } ?? ""
+        var parents: [GitCommitID] = []
+        for index in 0..<git_commit_parentcount(commit.pointer) {
+            if let oid = git_commit_parent_id(commit.pointer, index), let parent = LibGit2.commitID(oid) { parents.append(parent) }
+        }
+        return GitCommit(
+            id: id, author: signature(git_commit_author(commit.pointer)),
+            committer: signature(git_commit_committer(commit.pointer)),
+            summary: summary, message: message, parents: parents)
     }
 
     // MARK: - Changed paths

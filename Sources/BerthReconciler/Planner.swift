@@ -22,8 +22,30 @@ struct PlanMemo: Sendable {
     /// The live object the decision was made against; nil while it is not
     /// known (a create or update, until the apply settles it).
     var live: LiveFingerprint?
+    /// That live object's resourceVersion. The store never hands out a
+    /// committed version twice, so a live object with this version IS the
+    /// one the decision was made against: the planner checks it before
+    /// building and comparing a fingerprint (which costs more than the rest
+    /// of a remembered decision).
+    var liveVersion: String?
     var order: OrderKey
     var item: PlanItem
+
+    init(sourceHash: String, live: JSONValue?, order: OrderKey, item: PlanItem) {
+        self.sourceHash = sourceHash
+        let fingerprint = live.map(LiveFingerprint.init)
+        self.live = fingerprint?.isUsable == true ? fingerprint : nil
+        self.liveVersion = self.live == nil ? nil : live.flatMap(LiveFingerprint.resourceVersion)
+        self.order = order
+        self.item = item
+    }
+
+    /// Whether the decision still holds for `liveObject`, the live object now.
+    func holds(for liveObject: JSONValue) -> Bool {
+        guard let live, live.isUsable else { return false }
+        if let liveVersion, LiveFingerprint.resourceVersion(liveObject) == liveVersion { return true }
+        return LiveFingerprint(liveObject) == live
+    }
 
     /// After the apply wrote `applied` (the desired object as the store
     /// holds it), live matches desired: the next plan leaves the object alone
@@ -31,6 +53,7 @@ struct PlanMemo: Sendable {
     /// and diffing every object again in the sync after a cold sync.
     mutating func settle(applied: JSONValue) {
         live = LiveFingerprint(applied)
+        liveVersion = LiveFingerprint.resourceVersion(applied)
         item.action = .unchanged
         item.changes = []
         item.live = applied
@@ -63,6 +86,10 @@ struct LiveFingerprint: Sendable, Equatable {
 
     /// Only store-written objects (with a generation) can be fingerprinted.
     var isUsable: Bool { metadata?["generation"] != nil }
+
+    static func resourceVersion(_ object: JSONValue) -> String? {
+        object["metadata"]?["resourceVersion"]?.stringValue
+    }
 }
 
 struct Planner {
@@ -74,27 +101,33 @@ struct Planner {
     }
 
     /// `plan`, reusing (and refreshing) `memo` from the previous plan of this source.
+    ///
+    /// The memo is updated in place: a remembered decision that still holds
+    /// stays as it is (a push that changes one object of 1,000 rewrites one
+    /// entry), entries of objects no longer desired go at the end.
     func plan(desired: [ManifestObject], live: [JSONValue], memo: inout [ObjectKey: PlanMemo]) -> Plan {
-        let previous = memo
-        memo = [:]
         var liveByKey: [ObjectKey: JSONValue] = [:]
+        liveByKey.reserveCapacity(live.count)
         for object in live {
             guard let key = Self.key(of: object) else { continue }
             liveByKey[key] = object
         }
 
         var steps: [(order: OrderKey, item: PlanItem)] = []
-        var desiredKeys: Set<ObjectKey> = []
+        steps.reserveCapacity(desired.count)
+        var desiredKeys = Set<ObjectKey>(minimumCapacity: desired.count)
         for object in desired {
             desiredKeys.insert(object.key)
-            let remembered = previous[object.key].flatMap { $0.sourceHash == object.hash ? $0 : nil }
-            if let remembered, let live = remembered.live, live.isUsable,
-               let liveObject = liveByKey[object.key], LiveFingerprint(liveObject) == live {
+            let liveObject = liveByKey[object.key]
+            let remembered = memo[object.key].flatMap { $0.sourceHash == object.hash ? $0 : nil }
+            if let remembered, let liveObject, remembered.holds(for: liveObject) {
                 var item = remembered.item
                 item.live = liveObject
                 item.location = object.location
                 steps.append((remembered.order, item))
-                memo[object.key] = remembered
+                // A write the plan ignores (status, a controller's annotation): the next check is the cheap one again.
+                let version = LiveFingerprint.resourceVersion(liveObject)
+                if version != remembered.liveVersion { memo[object.key]?.liveVersion = version }
                 continue
             }
             // The desired side depends on the manifest only: reuse it when that is unchanged.
@@ -107,7 +140,7 @@ struct Planner {
                 (tree, hash) = (normalized, ContentHash.of(normalized))
                 order = OrderKey(kind: object.kind, wave: Self.wave(of: normalized), key: object.key)
             }
-            guard let liveObject = liveByKey[object.key] else {
+            guard let liveObject else {
                 let item = PlanItem(action: .create, key: object.key, desired: tree, live: nil,
                                     location: object.location, hash: hash)
                 steps.append((order, item))
@@ -121,9 +154,10 @@ struct Planner {
                                 desired: tree, live: liveObject, changes: changes,
                                 location: object.location, hash: hash)
             steps.append((order, item))
-            let fingerprint = LiveFingerprint(liveObject)
-            memo[object.key] = PlanMemo(sourceHash: object.hash, live: fingerprint.isUsable ? fingerprint : nil, order: order, item: item)
+            memo[object.key] = PlanMemo(sourceHash: object.hash, live: liveObject, order: order, item: item)
         }
+        // Every entry written above is of a desired object; more entries means some are not any more.
+        if memo.count > desiredKeys.count { memo = memo.filter { desiredKeys.contains($0.key) } }
 
         var deletes: [(order: OrderKey, item: PlanItem)] = []
         for (key, object) in liveByKey where !desiredKeys.contains(key) && isOwned(object) {

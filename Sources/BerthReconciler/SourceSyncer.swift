@@ -157,11 +157,6 @@ public actor SourceSyncer {
         try await store.transaction { tx in try HistoryStore.save(tx.database, record) }
     }
 
-    private func sourceState() async throws -> SourceState {
-        let name = config.name
-        return try await store.read { db in try HistoryStore.state(db, source: name) }
-    }
-
     private func updateState(_ change: @escaping @Sendable (inout SourceState) -> Void) async throws {
         let name = config.name
         try await store.transaction { tx in
@@ -175,15 +170,17 @@ public actor SourceSyncer {
     func sync(_ input: SyncRecord, force: Bool) async throws -> SyncRecord {
         var record = input
         let name = config.name
-        let state = try await sourceState()
-        // The newest deployed row only: decoding the ten rollback candidates
-        // (a cold sync's row lists 1,000 changes) is left to the paths that
-        // roll back.
-        let lastDeployed = try await store.read { db in
-            try HistoryStore.deployedRecords(db, source: name, limit: 1).first
-                ?? HistoryStore.deployedRecords(db, source: name, limit: 10).first
+        // What the sync starts from, in one read (each trip to a reader can
+        // wait for a thread on a busy machine): the source's state, the newest
+        // deployed row's head only (decoding rows — a cold sync's lists 1,000
+        // changes — is left to the paths that roll back), and whether the
+        // previous sync was interrupted.
+        let id = record.id
+        let (state, lastDeployed, recovering) = try await store.read { db in
+            (try HistoryStore.state(db, source: name), try HistoryStore.lastDeployed(db, source: name),
+             try Self.interruptedBefore(db, id: id, source: name))
         }
-        record.previousCommit = lastDeployed.flatMap { $0.deployedCommit ?? $0.commit?.sha }
+        record.previousCommit = lastDeployed?.commit
 
         // 1. What should be live.
         let desired: Desired
@@ -235,14 +232,13 @@ public actor SourceSyncer {
         let live = try await liveObjects()
         var plan = Planner(source: name).plan(desired: objects, live: live, memo: &planMemo)
         if !config.prune {
-            let prunable = plan.deletes.count
+            let prunable = plan.count(.delete)
             plan.items.removeAll { $0.action == .delete }
             if prunable > 0 { record.warnings.append("\(prunable) owned objects are gone from git but kept (prune: false)") }
         }
-        let sameCommit = lastDeployed != nil && record.deployedCommit == (lastDeployed?.deployedCommit ?? lastDeployed?.commit?.sha)
+        let sameCommit = lastDeployed != nil && record.deployedCommit == lastDeployed?.commit
         record.plan = PlanSummary(plan)
         record.log("plan: \(plan.summary)")
-        let recovering = try await interruptedBefore(record.id)
         if plan.isEmpty {
             try await updateState { $0.driftCount = 0 }
             metrics.setDrift(source: name, count: 0)
@@ -482,20 +478,18 @@ public actor SourceSyncer {
         }
     }
 
-    private func interruptedBefore(_ id: Int64) async throws -> Bool {
-        let name = config.name
-        return try await store.read { db in
-            // The result column first: only an interrupted row's body is decoded.
-            guard let previousID = try Int64.fetchOne(db, sql: """
-                SELECT id FROM reconciler_sync WHERE source = ? AND id < ? AND state = 'finished' ORDER BY id DESC LIMIT 1
-                """, arguments: [name, id]),
-                  try String.fetchOne(db, sql: "SELECT result FROM reconciler_sync WHERE id = ?", arguments: [previousID])
-                    == SyncResult.interrupted.rawValue,
-                  let body = try String.fetchOne(db, sql: "SELECT body FROM reconciler_sync WHERE id = ?", arguments: [previousID])
-            else { return false }
-            let previous = try HistoryStore.decode(SyncRecord.self, body)
-            return previous.result == .interrupted && previous.objectSet != nil
-        }
+    /// Whether the source's sync before `id` was interrupted after applying (its rollouts are watched again).
+    private static func interruptedBefore(_ db: Database, id: Int64, source name: String) throws -> Bool {
+        // The result column first: only an interrupted row's body is decoded.
+        guard let previousID = try Int64.fetchOne(db, sql: """
+            SELECT id FROM reconciler_sync WHERE source = ? AND id < ? AND state = 'finished' ORDER BY id DESC LIMIT 1
+            """, arguments: [name, id]),
+              try String.fetchOne(db, sql: "SELECT result FROM reconciler_sync WHERE id = ?", arguments: [previousID])
+                == SyncResult.interrupted.rawValue,
+              let body = try String.fetchOne(db, sql: "SELECT body FROM reconciler_sync WHERE id = ?", arguments: [previousID])
+        else { return false }
+        let previous = try HistoryStore.decode(SyncRecord.self, body)
+        return previous.result == .interrupted && previous.objectSet != nil
     }
 
     // MARK: - Loading
@@ -518,6 +512,8 @@ public actor SourceSyncer {
         for path in fileCache.keys where !paths.contains(path) { fileCache[path] = nil }
         var combined = LoadResult()
         var seen: [ObjectKey: SourceLocation] = [:]
+        seen.reserveCapacity(files.count)
+        combined.objects.reserveCapacity(files.count)
         for file in files {
             guard let result = fileCache[file.path]?.result else { continue }
             combined.warnings += result.warnings
@@ -579,15 +575,10 @@ public actor SourceSyncer {
     ///
     /// The store's object cache decodes each object once per
     /// resourceVersion, so a sync after a one-object push decodes a handful
-    /// of objects, not every object of the source.
+    /// of objects, not every object of the source; all kinds come from one
+    /// snapshot (one trip to a reader, not six).
     func liveObjects() async throws -> [JSONValue] {
-        var live: [JSONValue] = []
-        for kind in ResourceKind.manifestKinds {
-            for stored in try await store.list(kind).items where stored.deletionTimestamp == nil {
-                live.append(stored.object)
-            }
-        }
-        return live
+        try await store.list(kinds: ResourceKind.manifestKinds).compactMap { $0.deletionTimestamp == nil ? $0.object : nil }
     }
 
     /// The objects of a history row, as the loader would have produced them.

@@ -85,7 +85,7 @@ public struct PlanSummary: Sendable, Codable, Hashable, CustomStringConvertible 
     }
 
     public init(_ plan: Plan) {
-        self.init(creates: plan.creates.count, updates: plan.updates.count, deletes: plan.deletes.count, unchanged: plan.unchanged.count)
+        self.init(creates: plan.count(.create), updates: plan.count(.update), deletes: plan.count(.delete), unchanged: plan.count(.unchanged))
     }
 
     public var changed: Int { creates + updates + deletes }

@@ -34,4 +34,42 @@ import Testing
         print("BerthGit scale: clone+read 600 files \(cold), refetch+read \(warm)")
         #expect(warm < .seconds(10))
     }
+
+    /// The webhook case: one file of 1,000 in one directory changes, another
+    /// is renamed. The refetch reads the new contents and the new path, and
+    /// leaves every other file as it was. Prints the step timings.
+    @Test func oneChangedFileOfAThousandIsReadAfterARefetch() async throws {
+        let temp = try TemporaryDirectory()
+        defer { temp.remove() }
+        let repo = try GitFixture(at: temp.appending("upstream"))
+        for index in 0..<1000 {
+            try repo.write("deploy/cm-\(index).yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-\(index)\ndata:\n  value: \"0\"\n")
+        }
+        try repo.commit("1000 files")
+        let git = LibGit2Source(dataDirectory: temp.appending("data"))
+        let remote = GitRemote(url: "file://" + repo.path)
+        let before = try await git.checkout(remote, subpath: "deploy")
+        #expect(before.files.count == 1000)
+
+        try repo.write("deploy/cm-7.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-7\ndata:\n  value: \"1\"\n")
+        try repo.git(["mv", "deploy/cm-8.yaml", "deploy/renamed.yaml"])
+        let sha = try repo.commit("change one, rename one")
+        let clock = ContinuousClock()
+        let start = clock.now
+        let mirror = try await git.fetch(remote)
+        let fetched = clock.now
+        let resolved = try await git.resolve(.head, in: mirror)
+        let files = try await git.files(at: resolved.commit, subpath: "deploy", in: mirror)
+        let read = clock.now
+        print("BerthGit 1,000 files, one changed: fetch \(fetched - start), resolve+read \(read - fetched)")
+
+        #expect(resolved.commit.hex == sha)
+        #expect(files.count == 1000)
+        let byPath = Dictionary(uniqueKeysWithValues: files.map { ($0.path, $0.contents) })
+        #expect(byPath["deploy/cm-7.yaml"].map { String(decoding: $0, as: UTF8.self) }?.contains("value: \"1\"") == true)
+        #expect(byPath["deploy/cm-8.yaml"] == nil)
+        #expect(byPath["deploy/renamed.yaml"] == before.files.first { $0.path == "deploy/cm-8.yaml" }?.contents)
+        let unchanged = before.files.filter { $0.path != "deploy/cm-7.yaml" && $0.path != "deploy/cm-8.yaml" }
+        #expect(unchanged.allSatisfy { byPath[$0.path] == $0.contents })
+    }
 }

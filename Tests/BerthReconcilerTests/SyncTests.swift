@@ -3,6 +3,7 @@ import BerthGit
 @testable import BerthReconciler
 import BerthStore
 import Foundation
+import GRDB
 import Testing
 
 /// The sync loop against a real git repository (file://), a real SQLite
@@ -311,6 +312,47 @@ import Testing
         #expect(rows.count == 6)
         #expect(rows.last?.result == .succeeded)
         #expect(blobs == ["h1"])
+    }
+
+    @Test func objectSetMembersAreWrittenAsJSONEncoderWouldAndReadBack() throws {
+        for members in [[], ["0a1b2c"], ["ff00", "abc123", "0"], ["not hex \"quoted\"", "ff"]] {
+            let text = try HistoryStore.membersText(members)
+            #expect(text == String(decoding: try JSONEncoder().encode(members), as: UTF8.self))
+            #expect(try HistoryStore.decode([String].self, text) == members)
+        }
+    }
+
+    /// `lastDeployed` reads the newest deployed row with `json_extract`; it
+    /// must name the row `deployedRecords` (which decodes) puts first.
+    @Test func lastDeployedHeadMatchesTheDecodedRows() async throws {
+        let directory = NSTemporaryDirectory() + "berth-last-deployed-" + UUID().uuidString
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let store = try Store(dataDirectory: directory, options: Store.Options(extraMigrations: Reconciler.migrations))
+        @Sendable func row(_ db: Database, source: String = "s", result: SyncResult, sha: String, deployed: String? = nil, set: String?) throws {
+            var record = try HistoryStore.insert(db, source: source, trigger: .timer, forced: false)
+            record.state = .finished
+            record.result = result
+            record.commit = CommitInfo(sha: sha, author: "Ada", message: "m", time: Date(timeIntervalSince1970: 0))
+            record.deployedCommit = deployed
+            if let set { record.objectSet = try HistoryStore.putObjectSet(db, [(set, ["kind": .string(set)])]) }
+            try HistoryStore.save(db, record)
+        }
+        let empty = try await store.read { db in try HistoryStore.lastDeployed(db, source: "s") }
+        #expect(empty == nil)
+        try await store.transaction { tx in
+            let db = tx.database
+            try row(db, result: .succeeded, sha: "aaa", set: "h1")
+            try row(db, result: .succeeded, sha: "bbb", deployed: "ccc", set: "h2")   // held another commit
+            try row(db, source: "other", result: .succeeded, sha: "ddd", set: "h3")
+            try row(db, result: .failed, sha: "eee", set: "h4")
+            try row(db, result: .noop, sha: "fff", set: nil)                          // applied nothing
+        }
+        let (head, decoded) = try await store.read { db in
+            (try HistoryStore.lastDeployed(db, source: "s"), try HistoryStore.deployedRecords(db, source: "s", limit: 10).first)
+        }
+        let first = try #require(decoded)
+        #expect(head == HistoryStore.DeployedHead(id: first.id, commit: "ccc", objectSet: try #require(first.objectSet)))
+        #expect(first.commit?.sha == "bbb")
     }
 }
 

@@ -69,6 +69,24 @@ func deploymentTree(_ name: String, replicas: Int = 1, image: String = "busybox"
         await #expect(throws: BerthError.self) { try await store.delete(key) }
     }
 
+    @Test func listOfSeveralKindsIsEachKindsListInOrder() async throws {
+        let dir = try TempDirectory()
+        defer { dir.remove() }
+        let store = try Store(dataDirectory: dir.path)
+        try await store.create(deploymentTree("web"))
+        try await store.create(configMap("b", namespace: "other"))
+        try await store.create(configMap("a"))
+        let both = try await store.list(kinds: [.deployment, .configMap])
+        let one = try await store.list(.deployment).items + store.list(.configMap).items
+        #expect(both.map(\.key) == one.map(\.key))
+        #expect(both.map(\.key.name) == ["web", "a", "b"])
+        #expect(try await store.list(kinds: [.secret]).isEmpty)
+        // A change shows at the next list (the cache is checked against the row's version).
+        try await store.update(configMap("a", data: ["x": "2"]))
+        let after = try await store.list(kinds: [.configMap])
+        #expect(after.first { $0.key.name == "a" }?.object["data"]?["x"] == "2")
+    }
+
     @Test func duplicateCreateIsAlreadyExists() async throws {
         let dir = try TempDirectory()
         defer { dir.remove() }
