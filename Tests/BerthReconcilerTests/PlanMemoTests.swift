@@ -86,6 +86,23 @@ import Testing
         #expect(memo[objects[1].key]?.liveVersion == "11")
     }
 
+    /// The memo keeps decisions, not live trees: a reused decision carries
+    /// the live object of the plan at hand, and the memo pins no old copy.
+    @Test func theMemoHoldsNoLiveTrees() {
+        let objects = Self.desired()
+        var live = objects.map { Self.stored($0, version: 10) }
+        var memo: [ObjectKey: PlanMemo] = [:]
+        _ = Planner(source: Self.source).plan(desired: objects, live: live, memo: &memo)
+        for key in memo.keys { memo[key]?.settle(applied: live[key.name == "web" ? 1 : 0]) }
+        #expect(memo.values.allSatisfy { $0.item.live == nil })
+        live[1]["status"] = ["replicas": 2]
+        live[1]["metadata"]?["resourceVersion"] = "12"
+        let plan = Planner(source: Self.source).plan(desired: objects, live: live, memo: &memo)
+        #expect(plan.items.first { $0.key.name == "web" }?.live?["status"] != nil)
+        #expect(plan.items.allSatisfy { $0.live != nil })
+        #expect(memo.values.allSatisfy { $0.item.live == nil })
+    }
+
     @Test func aChangedLiveObjectIsPlannedAgain() {
         let objects = Self.desired()
         var live = objects.map { Self.stored($0, version: 10) }
