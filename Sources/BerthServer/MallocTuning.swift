@@ -5,18 +5,17 @@ import Foundation
 /// glibc gives every thread that allocates under contention its own arena
 /// (up to 8 per core) and each keeps freed memory resident: serve runs
 /// Dispatch workers for the store, NIO threads and the cooperative pool, and
-/// the arenas made up a good part of its RSS after a sync (bench/sync). One
-/// arena: with two, each kept 2–3 MB of free fragments after bench/sync
-/// (malloc_info), and one arena measured 2–3 MB less RSS there; serve's
-/// allocations are short critical sections on a 2-core machine, so the
-/// shared arena lock is cheap. A `MALLOC_ARENA_MAX` in the environment wins,
-/// as glibc documents. The `berth` binary sets the limit before main
-/// (CBerthLinux/early_malloc.c), since arenas of threads that allocated
-/// before mallopt stay; this call covers a serve started in-process (tests).
+/// the arenas made up a good part of its RSS after a sync (bench/sync). Two
+/// arenas, set before main (CBerthLinux/early_malloc.c; set from Swift it
+/// came after the concurrency runtime's threads had taken arenas of their
+/// own). One arena measured the same RSS after bench/sync (64–65 MB, six
+/// alternating runs) but slower syncs under the shared lock (webhook → plan
+/// 96–125 ms against 67–91). A `MALLOC_ARENA_MAX` in the environment wins,
+/// as glibc documents. This call covers a serve started in-process (tests).
 enum MallocTuning {
     static func apply() {
         guard ProcessInfo.processInfo.environment["MALLOC_ARENA_MAX"] == nil else { return }
-        _ = berthMallopt(mArenaMax, 1)
+        _ = berthMallopt(mArenaMax, 2)
     }
 
     /// `M_ARENA_MAX` from glibc's malloc.h.
