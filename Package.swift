@@ -245,7 +245,7 @@ targets += [
             .product(name: "Logging", package: "swift-log"),
         ]
     ),
-    .testTarget(name: "BerthServerTests", dependencies: ["BerthServer", "BerthStore"]),
+    .testTarget(name: "BerthServerTests", dependencies: ["BerthServer", "BerthStore", "BerthTestSupport"]),
 ]
 berthDependencies += ["BerthServer", .product(name: "Yams", package: "Yams")]
 

@@ -1,6 +1,7 @@
 import BerthAPI
 import BerthServer
 import BerthStore
+import BerthTestSupport
 import Foundation
 import Testing
 #if canImport(FoundationNetworking)
@@ -231,44 +232,26 @@ import FoundationNetworking
     }
 }
 
-/// `berth serve` itself, as a process: token file, health, SIGTERM.
+/// `berth serve` itself, as a process: token file, health, SIGTERM. Serve
+/// sets up the node network too, so it runs as an E2ECluster: its own
+/// bridge, CIDRs and nftables tables, removed afterwards (with Berth's
+/// defaults it left `berth0` and `table ip berth` behind on the machine).
 @Suite(.serialized) struct ServeProcessTests {
-    @Test func serveCreatesTokenAnswersAndStopsOnSigterm() async throws {
-        let dir = NSTemporaryDirectory() + "berth-serve-" + UUID().uuidString
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let port = try freePort()
-        let (process, outURL, errURL) = try BerthProcess.start(["serve", "--data-dir", dir, "--listen", "127.0.0.1:\(port)"])
-        defer {
-            if process.isRunning { process.terminate() }
-            try? FileManager.default.removeItem(at: outURL)
-            try? FileManager.default.removeItem(at: errURL)
-        }
-        let exit = Task { try await BerthProcess.wait(process, launch: false) }
-        try process.run()
-
-        var healthy = false
-        for _ in 0..<100 {
-            if let (_, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/healthz")!),
-                (response as? HTTPURLResponse)?.statusCode == 200
-            {
-                healthy = true
-                break
-            }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        #expect(healthy)
-        let attributes = try FileManager.default.attributesOfItem(atPath: dir + "/token")
+    @Test(.enabled(if: E2ECluster.canRun)) func serveCreatesTokenAnswersAndStopsOnSigterm() async throws {
+        let cluster = try E2ECluster(prefix: "bsrv")
+        defer { cluster.destroy() }
+        try cluster.startServe()
+        let process = try #require(cluster.serve)
+        let attributes = try FileManager.default.attributesOfItem(atPath: cluster.dataDir + "/token")
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
-        #expect(FileManager.default.fileExists(atPath: dir + "/berth.db"))
+        #expect(FileManager.default.fileExists(atPath: cluster.dataDir + "/berth.db"))
 
-        let pods = try await BerthProcess.run(["get", "pods", "--server", "http://127.0.0.1:\(port)", "--data-dir", dir])
+        let pods = try await BerthProcess.run(["get", "pods", "--server", cluster.server, "--data-dir", cluster.dataDir])
         #expect(pods.stdout == "No resources found in default namespace.\n", "\(pods.stderr)")
 
-        kill(process.processIdentifier, SIGTERM)
-        let status = try await exit.value
-        #expect(status == 0)
-        let log = String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self)
-        #expect(log.contains("berth stopped"))
+        cluster.stopServe(signal: SIGTERM)
+        #expect(!process.isRunning && process.terminationReason == .exit && process.terminationStatus == 0)
+        #expect(cluster.serveLogText.contains("berth stopped"))
     }
 }
 
