@@ -11,9 +11,10 @@
 // Negotiate mechanism is unavailable, instead of crashing.
 //
 // Debug builds link the shared libgit2 (with its real GSS-API) and compile
-// this file empty. The release binary does not export these symbols
-// (--no-export-dynamic), so they could not replace a real libgssapi_krb5
-// loaded by a shared libgit2 either.
+// this file empty. A release build without .build/static-libs links the
+// shared libgit2 with these stubs defined: the linker then exports them for
+// libgit2.so, which gets the stubs instead of libgssapi_krb5. That changes
+// nothing for Berth, which never starts Negotiate.
 #ifdef BERTH_STATIC_LIBGIT2
 #include <stddef.h>
 #include <stdint.h>
