@@ -36,14 +36,15 @@ build-tests: deps
 
 # The release build the benchmarks use: static Swift stdlib (fewer shared
 # libraries to load at every `berth` start), and the C shim.
-# The release binary links libgit2, libarchive, libseccomp, libcap and
-# SQLite statically: .build/static-libs holds links to Debian's archives and
+# The release binary links libgit2, libarchive, libseccomp, libcap, SQLite
+# and libstdc++ (the Swift runtime's C++ library) statically: .build/static-libs holds links to Debian's archives and
 # comes first on the release link's search path ("Release linking" in
 # Package.swift says why).
 STATIC_LIBS = git2 archive seccomp cap sqlite3
 release: deps
 	@mkdir -p .build/static-libs
 	@for l in $(STATIC_LIBS); do ln -sfn /usr/lib/$(MULTIARCH)/lib$$l.a .build/static-libs/lib$$l.a; done
+	@ln -sfn "$$($(CC) -print-file-name=libstdc++.a)" .build/static-libs/libstdc++.a
 	$(SWIFT) build -c release --product berth --static-swift-stdlib $(SWIFT_BUILD_FLAGS)
 	@$(MAKE) --no-print-directory shim BIN="$$($(SWIFT) build -c release --show-bin-path)"
 

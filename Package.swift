@@ -36,9 +36,10 @@ targets += [
 // OpenSSL, ...), which costs ~10 ms per `berth run` and ~14 MB of serve's RSS.
 // `make release` links the C libraries statically instead: it fills
 // .build/static-libs with links to Debian's libgit2.a, libarchive.a,
-// libseccomp.a, libcap.a and libsqlite3.a, and since that directory comes
-// first on the search path, the module maps' `link "git2"` (etc.) resolve to
-// the archives. The archives' own dependencies follow as static archives
+// libseccomp.a, libcap.a and libsqlite3.a, and GCC's libstdc++.a (the Swift
+// runtime's C++ library: its loading alone was ~2.5 ms of `berth version`),
+// and since that directory comes first on the search path, the module maps'
+// `link "git2"` and swiftc's `-lstdc++` (etc.) resolve to the archives. The archives' own dependencies follow as static archives
 // too; libacl has none in Debian and stays shared. lld (shipped with Swift)
 // does not care about archive order and packs the PIE's 145 k relative
 // relocations (DT_RELR); no `--export-dynamic` keeps .dynsym small, which is
