@@ -65,6 +65,7 @@ int main(int argc, char **argv) {
         if FileManager.default.fileExists(atPath: dst) { return }
         let src = NSTemporaryDirectory() + "berth-probe-\(getpid()).c"
         try source.write(toFile: src, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: src) }
         try Fixtures.run("/usr/bin/gcc", ["-static", "-O1", "-o", dst, src])
     }
 }
