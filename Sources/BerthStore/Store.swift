@@ -109,8 +109,8 @@ public final class Store: Sendable {
                 // Readers get a 512 KiB page cache instead of SQLite's 2 MiB:
                 // the pool opens up to five, most reads are index scans whose
                 // bodies the object cache already holds, and the kernel's
-                // page cache keeps the file anyway. Saves ~2 MB of serve's
-                // RSS after bench/sync (SQLite held 4.4 MB there).
+                // page cache keeps the file anyway. SQLite's heap after
+                // bench/sync: 4.45 → 3.32 MB.
                 try db.execute(sql: "PRAGMA cache_size = -512")
             }
         }
