@@ -66,7 +66,7 @@ targets += [
 
 targets += [
     .target(name: "BerthGit", dependencies: ["BerthAPI", "CGit2", "CGitNoGSSAPI"]),
-    .testTarget(name: "BerthGitTests", dependencies: ["BerthGit", "BerthAPI"]),
+    .testTarget(name: "BerthGitTests", dependencies: ["BerthGit", "BerthAPI", "BerthTestSupport"]),
 ]
 berthDependencies += ["BerthGit"]
 

@@ -1,3 +1,4 @@
+import BerthTestSupport
 import BerthAPI
 import Foundation
 import Testing
@@ -279,7 +280,7 @@ import Testing
             #expect(unknownCommit?.code == .gitUnknownRef)
 
             // Nothing listens on a port we just freed: unreachable, and the password stays out of the message.
-            let port = try freePort()
+            let port = try E2ECluster.freePort()
             let closed = await errorCode {
                 _ = try await git.fetch(GitRemote(url: "http://bob:hunter22@127.0.0.1:\(port)/repo.git"))
             }

@@ -1,3 +1,4 @@
+import BerthTestSupport
 import BerthAPI
 import Foundation
 import NIOCore
@@ -236,7 +237,7 @@ struct RealRegistryPullTests {
         let digest = try RegistryTestSupport.buildBusybox(into: layout)
         try await withRegistry(mode) { registry in
             try registry.push(layout: layout, as: "library/busybox:latest")
-            let deadPort = try RegistryTestSupport.freePort()
+            let deadPort = try E2ECluster.freePort()
             var configuration = registry.configuration()
             configuration.maxAttempts = 2
             configuration.connectTimeoutSeconds = 1  // AsyncHTTPClient retries a refused connection until then

@@ -1,3 +1,4 @@
+import BerthTestSupport
 import AsyncHTTPClient
 import BerthAPI
 import Foundation
@@ -46,7 +47,7 @@ final class TestRegistry: Sendable {
         let dir = try RegistryTestSupport.makeTempDir("registry")
         var tokenServer: TestTokenServer?
         do {
-            let port = try RegistryTestSupport.freePort()
+            let port = try E2ECluster.freePort()
             var auth = ""
             if mode == .token {
                 let server = try await TestTokenServer.start(dir: dir, service: service)

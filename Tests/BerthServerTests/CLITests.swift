@@ -132,7 +132,7 @@ import FoundationNetworking
 
     @Test func unreachableServerIsExplained() async throws {
         // A port that was free a moment ago: nothing listens there.
-        let port = try freePort()
+        let port = try E2ECluster.freePort()
         let result = try await BerthProcess.run(["get", "pods", "--server", "http://127.0.0.1:\(port)"])
         #expect(result.status != 0)
         #expect(result.stderr.contains("cannot reach berth at http://127.0.0.1:\(port): connection refused — is `berth serve` running?"))
@@ -253,21 +253,4 @@ import FoundationNetworking
         #expect(!process.isRunning && process.terminationReason == .exit && process.terminationStatus == 0)
         #expect(cluster.serveLogText.contains("berth stopped"))
     }
-}
-
-/// A TCP port nothing listens on (bound, then released).
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw BerthError(.internal, "socket failed") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_port = 0
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    guard bound else { throw BerthError(.internal, "bind failed") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }

@@ -1,3 +1,4 @@
+import BerthTestSupport
 import Foundation
 
 /// A test-owned `sshd` on 127.0.0.1 with its own host key, user key and config.
@@ -27,7 +28,7 @@ struct SSHTestServer {
             }
             try FileManager.default.copyItem(at: dir.appending("user_key.pub"), to: dir.appending("authorized_keys"))
             try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-            let port = try freePort()
+            let port = try E2ECluster.freePort()
             let config = """
                 Port \(port)
                 ListenAddress 127.0.0.1
@@ -131,7 +132,7 @@ struct HTTPGitTestServer {
             try FileManager.default.createDirectory(at: dir.appending("repos"), withIntermediateDirectories: true)
             try FileManager.default.createDirectory(at: dir.appending("www"), withIntermediateDirectories: true)
             try Data("\(user):\(password)\n".utf8).write(to: dir.appending("users"))
-            let port = try freePort()
+            let port = try E2ECluster.freePort()
             let config = """
                 server.document-root = "\(dir.appending("www").path)"
                 server.bind = "127.0.0.1"
