@@ -46,12 +46,8 @@ public struct DeploymentController: Sendable {
     /// The ReplicaSets this Deployment controls, adopting orphans its
     /// selector matches (as `ClaimReplicaSets`).
     func replicaSets(for deployment: Deployment) async throws -> [ReplicaSet] {
-        var owned: [ReplicaSet] = []
-        for var rs in try await store.list(ReplicaSet.self, namespace: deployment.namespace) {
-            if let ref = rs.controllerRef {
-                if ref.uid == deployment.uid { owned.append(rs) }
-                continue
-            }
+        var owned = try await store.list(ReplicaSet.self, namespace: deployment.namespace, controlledBy: deployment.uid)
+        for var rs in try await store.listUncontrolled(ReplicaSet.self, namespace: deployment.namespace) {
             guard !rs.isTerminating, deployment.spec.selector.matches(rs.metadata.labels ?? [:]) else { continue }
             rs.metadata.ownerReferences = (rs.metadata.ownerReferences ?? []) + [ownerReference(deployment)]
             owned.append(try await store.update(rs))

@@ -69,6 +69,14 @@ public protocol OrchestratorStore: Sendable {
     /// that can filter before decoding should: controllers list by selector
     /// on every reconcile.
     func list<T: ClusterObject>(_ type: T.Type, namespace: String?, labelSelector: LabelSelector?) async throws -> [T]
+    /// The objects of a kind in `namespace` whose controller reference
+    /// (`controller: true`) names `controllerUID`. A backend with an owner
+    /// index should use it: controllers ask on every reconcile, and a walk
+    /// over the whole kind made a pass over n Deployments cost n².
+    func list<T: ClusterObject>(_ type: T.Type, namespace: String, controlledBy controllerUID: String) async throws -> [T]
+    /// The objects of a kind in `namespace` that have no controller: what a
+    /// controller may adopt.
+    func listUncontrolled<T: ClusterObject>(_ type: T.Type, namespace: String) async throws -> [T]
     /// The scheduler's bind: writes the pod (its `spec.nodeName`) and then
     /// its status (PodScheduled), and records a Normal "Scheduled" event
     /// with `message` — in one transaction where the backend can, since it
@@ -86,6 +94,14 @@ public protocol OrchestratorStore: Sendable {
 }
 
 extension OrchestratorStore {
+    public func list<T: ClusterObject>(_ type: T.Type, namespace: String, controlledBy controllerUID: String) async throws -> [T] {
+        try await list(T.self, namespace: namespace).filter { $0.controllerRef?.uid == controllerUID }
+    }
+
+    public func listUncontrolled<T: ClusterObject>(_ type: T.Type, namespace: String) async throws -> [T] {
+        try await list(T.self, namespace: namespace).filter { $0.controllerRef == nil }
+    }
+
     public func bind(_ pod: Pod, message: String) async throws -> Pod {
         var bound = try await update(pod)
         bound.status = pod.status

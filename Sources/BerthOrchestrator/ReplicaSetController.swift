@@ -75,12 +75,9 @@ public struct ReplicaSetController: Sendable {
     /// pods the selector matches are read: an owned pod whose labels no
     /// longer match is not the set's (Kubernetes releases it).
     func claimPods(_ rs: ReplicaSet) async throws -> [Pod] {
-        var owned: [Pod] = []
-        for var pod in try await store.list(Pod.self, namespace: rs.namespace, labelSelector: rs.spec.selector) {
-            if let ref = pod.controllerRef {
-                if ref.uid == rs.uid { owned.append(pod) }
-                continue
-            }
+        var owned = try await store.list(Pod.self, namespace: rs.namespace, controlledBy: rs.uid)
+            .filter { rs.spec.selector.matches($0.metadata.labels ?? [:]) }
+        for var pod in try await store.listUncontrolled(Pod.self, namespace: rs.namespace) {
             guard !rs.isTerminating, PodUtil.isActive(pod), rs.spec.selector.matches(pod.metadata.labels ?? [:]) else { continue }
             pod.metadata.ownerReferences = (pod.metadata.ownerReferences ?? [])
                 + [OwnerReference(apiVersion: "apps/v1", kind: "ReplicaSet", name: rs.name, uid: rs.uid)]

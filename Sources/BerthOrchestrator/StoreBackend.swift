@@ -35,6 +35,14 @@ public struct StoreBackend: OrchestratorStore {
         try await store.list(T.self, namespace: namespace, labelSelector: labelSelector)
     }
 
+    public func list<T: ClusterObject>(_ type: T.Type, namespace: String, controlledBy controllerUID: String) async throws -> [T] {
+        try await store.list(T.self, namespace: namespace, controlledBy: controllerUID)
+    }
+
+    public func listUncontrolled<T: ClusterObject>(_ type: T.Type, namespace: String) async throws -> [T] {
+        try await store.listUncontrolled(T.self, namespace: namespace)
+    }
+
     public func create<T: ClusterObject>(_ object: T) async throws -> T {
         try Self.decode(T.self, await store.create(JSONValue(encoding: object)))
     }

@@ -80,6 +80,49 @@ enum ObjectRows {
         return values
     }
 
+    /// Typed views of the objects of one kind in one namespace whose
+    /// controller (the owner reference marked `controller: true`) has
+    /// `ownerUID`, or, when `ownerUID` is nil, of those that have no
+    /// controller: through the owner index, so that a controller's pass
+    /// reads what it controls, not every object of the kind.
+    static func fetchControlled<T: Decodable & Sendable>(
+        _ type: T.Type, _ db: Database, apiVersion: String, kind: String, namespace: String, controller ownerUID: String?,
+        cache: ObjectCache?, fill: Bool
+    ) throws -> [T] {
+        let statement: Statement
+        let arguments: StatementArguments
+        if let ownerUID {
+            statement = try db.cachedStatement(sql: """
+                SELECT \(columns) FROM owner_reference JOIN object ON uid = dependent_uid
+                WHERE owner_uid = ? AND controller = 1 AND api_version = ? AND kind = ? AND namespace = ?
+                ORDER BY name
+                """)
+            arguments = [ownerUID, apiVersion, kind, namespace]
+        } else {
+            statement = try db.cachedStatement(sql: """
+                SELECT \(columns) FROM object WHERE api_version = ? AND kind = ? AND namespace = ?
+                    AND NOT EXISTS (SELECT 1 FROM owner_reference WHERE dependent_uid = uid AND controller = 1)
+                ORDER BY name
+                """)
+            arguments = [apiVersion, kind, namespace]
+        }
+        var values: [T] = []
+        let decoder = JSONDecoder()
+        let cursor = try Row.fetchCursor(statement, arguments: arguments)
+        while let row = try cursor.next() {
+            let key = ObjectKey(apiVersion: apiVersion, kind: kind, namespace: namespace, name: row[1])
+            let version: Int64 = row[2]
+            if let typed = cache?.entry(key).flatMap({ $0.resourceVersion == version ? $0 : nil })?.typed(T.self) {
+                values.append(typed)
+                continue
+            }
+            let value: T = try decodeTyped(row, key: key, decoder: decoder)
+            if fill { cache?.putTyped(value, key: key, resourceVersion: version) }
+            values.append(value)
+        }
+        return values
+    }
+
     // MARK: - Internals
 
     /// Walks the rows of a kind (in one namespace or all), in namespace and

@@ -91,6 +91,21 @@ enum StoreSchema {
                     CREATE INDEX event_by_last ON event (last_ms);
                     """)
             },
+            // Which owner reference is the controller's: controllers find the
+            // objects they control, and the orphans they may adopt, through
+            // this index instead of decoding every object of the kind.
+            StoreMigration("store-v2-owner-controller") { db in
+                try db.execute(sql: """
+                    ALTER TABLE owner_reference ADD COLUMN controller INTEGER NOT NULL DEFAULT 0;
+                    UPDATE owner_reference SET controller = 1 WHERE EXISTS (
+                        SELECT 1 FROM object o, json_each(o.body, '$.metadata.ownerReferences') e
+                        WHERE o.uid = owner_reference.dependent_uid
+                            AND json_extract(e.value, '$.uid') = owner_reference.owner_uid
+                            AND json_extract(e.value, '$.controller') = 1);
+                    DROP INDEX owner_reference_by_dependent;
+                    CREATE INDEX owner_reference_by_dependent ON owner_reference (dependent_uid, controller);
+                    """)
+            },
         ]
     }
 }

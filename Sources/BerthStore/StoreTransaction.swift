@@ -318,10 +318,16 @@ public final class StoreTransaction {
 
     private func writeOwnerReferences(_ object: StoredObject) throws {
         try database.executeCached(sql: "DELETE FROM owner_reference WHERE dependent_uid = ?", arguments: [object.uid])
-        let uids = (object.object["metadata"]?["ownerReferences"]?.arrayValue ?? []).compactMap { $0["uid"]?.stringValue }
-        for uid in uids {
-            try database.executeCached(sql: "INSERT OR IGNORE INTO owner_reference (owner_uid, dependent_uid) VALUES (?, ?)",
-                arguments: [uid, object.uid])
+        for reference in object.object["metadata"]?["ownerReferences"]?.arrayValue ?? [] {
+            guard let uid = reference["uid"]?.stringValue else { continue }
+            let controller = reference["controller"] == .bool(true)
+            // A repeated uid keeps the row that says "controller".
+            try database.executeCached(
+                sql: """
+                    INSERT INTO owner_reference (owner_uid, dependent_uid, controller) VALUES (?, ?, ?)
+                    ON CONFLICT (owner_uid, dependent_uid) DO UPDATE SET controller = max(controller, excluded.controller)
+                    """,
+                arguments: [uid, object.uid, controller])
         }
     }
 

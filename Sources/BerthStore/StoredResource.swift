@@ -63,6 +63,27 @@ extension Store {
         return values.filter { labelSelector.matches($0.metadata.labels ?? [:]) }
     }
 
+    /// The objects of `T`'s kind in `namespace` that the object with
+    /// `controllerUID` controls (their owner reference to it says
+    /// `controller: true`), from the owner index.
+    public func list<T: StoredResource>(_ type: T.Type, namespace: String, controlledBy controllerUID: String) async throws -> [T] {
+        let kind = T.resourceKind, cache = self.cache
+        return try await read { db in
+            try ObjectRows.fetchControlled(T.self, db, apiVersion: kind.apiVersion, kind: kind.rawValue, namespace: namespace,
+                                           controller: controllerUID, cache: cache, fill: true)
+        }
+    }
+
+    /// The objects of `T`'s kind in `namespace` that no object controls:
+    /// the candidates a controller may adopt.
+    public func listUncontrolled<T: StoredResource>(_ type: T.Type, namespace: String) async throws -> [T] {
+        let kind = T.resourceKind, cache = self.cache
+        return try await read { db in
+            try ObjectRows.fetchControlled(T.self, db, apiVersion: kind.apiVersion, kind: kind.rawValue, namespace: namespace,
+                                           controller: nil, cache: cache, fill: true)
+        }
+    }
+
     @discardableResult
     public func create<T: StoredResource>(_ value: T) async throws -> T {
         let tree = try JSONValue(encoding: value)

@@ -608,3 +608,75 @@ func deploymentTree(_ name: String, replicas: Int = 1, image: String = "busybox"
         }
     }
 }
+
+@Suite struct StoreOwnerIndexTests {
+    func configMap(_ name: String, namespace: String = "default", owners: [(StoredObject, Bool)]) -> JSONValue {
+        var tree = BerthStoreTests.configMap(name, namespace: namespace)
+        if !owners.isEmpty {
+            tree["metadata"]?["ownerReferences"] = try? JSONValue(encoding: owners.map { owner, controller in
+                OwnerReference(apiVersion: owner.key.apiVersion, kind: owner.key.kind, name: owner.key.name,
+                               uid: owner.uid, controller: controller)
+            })
+        }
+        return tree
+    }
+
+    func names(_ values: [ConfigMap]) -> [String] { values.map(\.metadata.name) }
+
+    @Test func controlledAndUncontrolledFollowTheControllerReference() async throws {
+        let dir = try TempDirectory()
+        defer { dir.remove() }
+        let store = try Store(dataDirectory: dir.path)
+        let owner = try await store.create(deploymentTree("web"))
+        let other = try await store.create(deploymentTree("api"))
+        _ = try await store.create(configMap("controlled", owners: [(owner, true)]))
+        _ = try await store.create(configMap("referenced", owners: [(owner, false)]))
+        _ = try await store.create(configMap("free", owners: []))
+        _ = try await store.create(configMap("elsewhere", namespace: "kube-system", owners: [(owner, true)]))
+        _ = try await store.create(configMap("theirs", owners: [(other, true), (owner, false)]))
+
+        #expect(names(try await store.list(ConfigMap.self, namespace: "default", controlledBy: owner.uid)) == ["controlled"])
+        #expect(names(try await store.list(ConfigMap.self, namespace: "default", controlledBy: other.uid)) == ["theirs"])
+        #expect(names(try await store.listUncontrolled(ConfigMap.self, namespace: "default")) == ["free", "referenced"])
+        #expect(names(try await store.list(ConfigMap.self, namespace: "kube-system", controlledBy: owner.uid)) == ["elsewhere"])
+
+        // Adoption and release move an object between the two lists.
+        _ = try await store.update(configMap("free", owners: [(owner, true)]))
+        _ = try await store.update(configMap("controlled", owners: []))
+        #expect(names(try await store.list(ConfigMap.self, namespace: "default", controlledBy: owner.uid)) == ["free"])
+        #expect(names(try await store.listUncontrolled(ConfigMap.self, namespace: "default")) == ["controlled", "referenced"])
+        // The typed views come from the current version, not a stale cached one.
+        let adopted = try #require(try await store.list(ConfigMap.self, namespace: "default", controlledBy: owner.uid).first)
+        #expect(adopted.metadata.ownerReferences?.first?.uid == owner.uid)
+    }
+
+    /// A store written before the index knew controllers is backfilled from
+    /// the stored objects when it is opened.
+    @Test func upgradeBackfillsTheControllerColumn() async throws {
+        let dir = try TempDirectory()
+        defer { dir.remove() }
+        var ownerUID = ""
+        do {
+            let store = try Store(dataDirectory: dir.path)
+            let owner = try await store.create(deploymentTree("web"))
+            ownerUID = owner.uid
+            _ = try await store.create(configMap("controlled", owners: [(owner, true)]))
+            _ = try await store.create(configMap("referenced", owners: [(owner, false)]))
+        }
+        // Back to the first schema, as an older Berth left it.
+        let queue = try DatabaseQueue(path: dir.dbPath)
+        try await queue.write { db in
+            try db.execute(sql: """
+                DROP INDEX owner_reference_by_dependent;
+                ALTER TABLE owner_reference DROP COLUMN controller;
+                CREATE INDEX owner_reference_by_dependent ON owner_reference (dependent_uid);
+                DELETE FROM grdb_migrations WHERE identifier = 'store-v2-owner-controller';
+                """)
+        }
+        try queue.close()
+
+        let store = try Store(dataDirectory: dir.path)
+        #expect(names(try await store.list(ConfigMap.self, namespace: "default", controlledBy: ownerUID)) == ["controlled"])
+        #expect(names(try await store.listUncontrolled(ConfigMap.self, namespace: "default")) == ["referenced"])
+    }
+}
