@@ -104,6 +104,8 @@ enum StoreSchema {
                             AND json_extract(e.value, '$.controller') = 1);
                     DROP INDEX owner_reference_by_dependent;
                     CREATE INDEX owner_reference_by_dependent ON owner_reference (dependent_uid, controller);
+                    DROP INDEX object_by_kind_namespace;
+                    CREATE INDEX object_by_kind_namespace_uid ON object (kind, namespace, uid);
                     """)
             },
         ]

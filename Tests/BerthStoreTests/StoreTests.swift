@@ -668,6 +668,8 @@ func deploymentTree(_ name: String, replicas: Int = 1, image: String = "busybox"
         try await queue.write { db in
             try db.execute(sql: """
                 DROP INDEX owner_reference_by_dependent;
+                DROP INDEX object_by_kind_namespace_uid;
+                CREATE INDEX object_by_kind_namespace ON object (kind, namespace);
                 ALTER TABLE owner_reference DROP COLUMN controller;
                 CREATE INDEX owner_reference_by_dependent ON owner_reference (dependent_uid);
                 DELETE FROM grdb_migrations WHERE identifier = 'store-v2-owner-controller';
