@@ -89,6 +89,39 @@ extension JSONValue {
     }
 }
 
+// MARK: - Shared storage
+
+extension JSONValue {
+    /// This value, with every subtree that equals the one at the same place
+    /// in `other` taken from `other`. The result equals `self`; where the
+    /// two agree they share their dictionaries and arrays (copy-on-write),
+    /// so that two long-lived trees derived from one another (a manifest and
+    /// its normalized form) cost one copy, not two.
+    public func sharingStorage(with other: JSONValue) -> JSONValue {
+        switch (self, other) {
+        case (.object(let mine), .object(let theirs)):
+            if mine == theirs { return other }
+            var shared = mine
+            for (key, value) in mine {
+                guard let counterpart = theirs[key] else { continue }
+                shared[key] = value.sharingStorage(with: counterpart)
+            }
+            return .object(shared)
+        case (.array(let mine), .array(let theirs)):
+            if mine == theirs { return other }
+            var shared = mine
+            for index in mine.indices where index < theirs.count {
+                shared[index] = mine[index].sharingStorage(with: theirs[index])
+            }
+            return .array(shared)
+        case (.string, .string):
+            return self == other ? other : self
+        default:
+            return self
+        }
+    }
+}
+
 // MARK: - Typed conversion
 
 extension JSONValue {

@@ -141,6 +141,9 @@ struct Planner {
             } else {
                 var normalized = ObjectNormalizer.normalize(object.tree, defaultNamespace: object.key.namespace.isEmpty ? "default" : object.key.namespace)
                 ManifestLoader.addSourceLabel(&normalized, source: source)
+                // The memo keeps this tree next to the loader's (the file
+                // cache): most of the two are equal, so store that part once.
+                normalized = normalized.sharingStorage(with: object.tree)
                 (tree, hash) = (normalized, ContentHash.of(normalized))
                 order = OrderKey(kind: object.kind, wave: Self.wave(of: normalized), key: object.key)
             }
