@@ -75,8 +75,15 @@ struct PlanMemo: Sendable {
 /// whenever anything outside `metadata` and `status` changes, and a
 /// re-created object has another uid, so equal fingerprints mean equal
 /// normalized live trees.
+///
+/// Kept as the SHA-256 of that metadata's canonical JSON, not as the tree:
+/// a memo entry per desired object held a near-copy of its live metadata
+/// (and pinned the subtrees of live versions long replaced), ~1 MB of
+/// serve's heap for 1,000 objects.
 struct LiveFingerprint: Sendable, Equatable {
-    var metadata: JSONValue?
+    var digest: String?
+    /// Only store-written objects (with a generation) can be fingerprinted.
+    var isUsable: Bool
 
     init(_ live: JSONValue) {
         var metadata = live["metadata"]
@@ -85,11 +92,9 @@ struct LiveFingerprint: Sendable, Equatable {
             for annotation in ObjectNormalizer.serverSetAnnotations { annotations[annotation] = nil }
             metadata?["annotations"] = annotations.isEmpty ? nil : .object(annotations)
         }
-        self.metadata = metadata
+        isUsable = metadata?["generation"] != nil
+        digest = isUsable ? metadata.map(ContentHash.of) : nil
     }
-
-    /// Only store-written objects (with a generation) can be fingerprinted.
-    var isUsable: Bool { metadata?["generation"] != nil }
 
     static func resourceVersion(_ object: JSONValue) -> String? {
         object["metadata"]?["resourceVersion"]?.stringValue

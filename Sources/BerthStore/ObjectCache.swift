@@ -22,7 +22,8 @@ import Synchronization
 ///
 /// Memory: one entry per live object (the tree, and at most one typed view),
 /// nothing for deleted objects: removed on delete and on a list that no
-/// longer returns them.
+/// longer returns them. The tree a write left goes when a typed view of the
+/// same version comes, unless a tree read has asked for it since.
 ///
 /// A `Mutex`, not an actor: lookups happen inside GRDB's synchronous read
 /// closures on a Dispatch worker, where an actor cannot be awaited; the
@@ -53,6 +54,8 @@ final class ObjectCache: Sendable {
         /// One typed view (`Deployment`, `Pod` …) of `stored`, keyed by its type.
         var view: (any Sendable)?
         var viewType: ObjectIdentifier?
+        /// `stored` is the tree a write left, which no tree read asked for.
+        var storedByWrite = false
     }
 
     typealias Names = [String: Entry]
@@ -121,7 +124,7 @@ final class ObjectCache: Sendable {
             }
             for (key, stored) in written {
                 let bucket = Bucket(key)
-                let entry = Entry(resourceVersion: stored.resourceVersion, stored: stored)
+                let entry = Entry(resourceVersion: stored.resourceVersion, stored: stored, storedByWrite: true)
                 all[bucket, default: [:]][key.name] = Self.combine(all[bucket]?[key.name], entry)
             }
         }
@@ -142,10 +145,20 @@ final class ObjectCache: Sendable {
         if old.resourceVersion > new.resourceVersion { return old }
         if old.resourceVersion < new.resourceVersion { return new }
         var merged = old
-        if merged.stored == nil { merged.stored = new.stored }
+        if merged.stored == nil {
+            merged.stored = new.stored
+            merged.storedByWrite = new.storedByWrite
+        } else if new.stored != nil, !new.storedByWrite {
+            merged.storedByWrite = false
+        }
         if new.view != nil {
             merged.view = new.view
             merged.viewType = new.viewType
+            // Controllers write through trees and read typed views: a
+            // ReplicaSet's or Pod's tree from its last write, next to the
+            // view, is a second copy nobody reads (~3 MB for 500 ReplicaSets
+            // in bench/sync). A tree read decodes it again and keeps it.
+            if merged.storedByWrite { merged.stored = nil }
         }
         return merged
     }

@@ -33,6 +33,29 @@ import Testing
         #expect(store.cache.entry(first[0].key) == nil)
     }
 
+    /// A write's tree goes when a typed view of that version is read (the
+    /// controllers' pattern); a tree someone read stays next to the view.
+    @Test func aWritesTreeMakesRoomForTheTypedView() async throws {
+        let dir = try TempDirectory()
+        defer { dir.remove() }
+        let store = try Store(dataDirectory: dir.path)
+        let written = try await store.create(configMap("cm", data: ["v": "1"]))
+        #expect(store.cache.entry(written.key)?.stored == written)
+
+        let typed = try #require(try await store.get(ConfigMap.self, namespace: "default", name: "cm"))
+        #expect(typed.data?["v"] == "1")
+        let afterTyped = try #require(store.cache.entry(written.key))
+        #expect(afterTyped.stored == nil)
+        #expect(afterTyped.typed(ConfigMap.self) == typed)
+
+        // A tree read decodes it again, equal to what was written, and it stays.
+        #expect(try await store.get(written.key) == written)
+        _ = try await store.list(ConfigMap.self)
+        let afterBoth = try #require(store.cache.entry(written.key))
+        #expect(afterBoth.stored == written)
+        #expect(afterBoth.typed(ConfigMap.self) == typed)
+    }
+
     @Test func aRolledBackTransactionLeavesNothingBehind() async throws {
         let dir = try TempDirectory()
         defer { dir.remove() }
