@@ -23,7 +23,7 @@ import Synchronization
 /// Memory: one entry per live object (the tree, and at most one typed view),
 /// nothing for deleted objects: removed on delete and on a list that no
 /// longer returns them. The tree a write left goes when a typed view of the
-/// same version comes, unless a tree read has asked for it since.
+/// same version comes, unless the object has been read as a tree.
 ///
 /// A `Mutex`, not an actor: lookups happen inside GRDB's synchronous read
 /// closures on a Dispatch worker, where an actor cannot be awaited; the
@@ -54,8 +54,9 @@ final class ObjectCache: Sendable {
         /// One typed view (`Deployment`, `Pod` …) of `stored`, keyed by its type.
         var view: (any Sendable)?
         var viewType: ObjectIdentifier?
-        /// `stored` is the tree a write left, which no tree read asked for.
-        var storedByWrite = false
+        /// Someone reads this object as a tree (not only typed): its tree is
+        /// kept next to a typed view, across versions.
+        var treeWanted = false
     }
 
     typealias Names = [String: Entry]
@@ -124,8 +125,10 @@ final class ObjectCache: Sendable {
             }
             for (key, stored) in written {
                 let bucket = Bucket(key)
-                let entry = Entry(resourceVersion: stored.resourceVersion, stored: stored, storedByWrite: true)
-                all[bucket, default: [:]][key.name] = Self.combine(all[bucket]?[key.name], entry)
+                let old = all[bucket]?[key.name]
+                // A write's tree is wanted if the previous version's was.
+                let entry = Entry(resourceVersion: stored.resourceVersion, stored: stored, treeWanted: old?.treeWanted ?? false)
+                all[bucket, default: [:]][key.name] = Self.combine(old, entry)
             }
         }
     }
@@ -145,20 +148,18 @@ final class ObjectCache: Sendable {
         if old.resourceVersion > new.resourceVersion { return old }
         if old.resourceVersion < new.resourceVersion { return new }
         var merged = old
-        if merged.stored == nil {
-            merged.stored = new.stored
-            merged.storedByWrite = new.storedByWrite
-        } else if new.stored != nil, !new.storedByWrite {
-            merged.storedByWrite = false
-        }
+        if merged.stored == nil { merged.stored = new.stored }
+        if new.stored != nil, new.view == nil { merged.treeWanted = merged.treeWanted || new.treeWanted }
         if new.view != nil {
             merged.view = new.view
             merged.viewType = new.viewType
-            // Controllers write through trees and read typed views: a
-            // ReplicaSet's or Pod's tree from its last write, next to the
-            // view, is a second copy nobody reads (~3 MB for 500 ReplicaSets
-            // in bench/sync). A tree read decodes it again and keeps it.
-            if merged.storedByWrite { merged.stored = nil }
+            // Controllers write through trees and read typed views: the tree
+            // of a ReplicaSet's or Pod's last write, next to the view, is a
+            // second copy nobody reads (~3 MB for 500 ReplicaSets in
+            // bench/sync). A tree read decodes it again, and from then on
+            // the object's trees are kept (the reconciler reads Deployments
+            // as trees at every sync).
+            if !merged.treeWanted { merged.stored = nil }
         }
         return merged
     }

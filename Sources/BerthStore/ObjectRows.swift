@@ -26,7 +26,7 @@ enum ObjectRows {
         let version: Int64 = row[2]
         if let hit = cache?.entry(key), hit.resourceVersion == version, let stored = hit.stored { return stored }
         let stored = try decode(row, key: key)
-        if fill { cache?.merge(ObjectCache.Bucket(key), [key.name: .init(resourceVersion: version, stored: stored)]) }
+        if fill { cache?.merge(ObjectCache.Bucket(key), [key.name: .init(resourceVersion: version, stored: stored, treeWanted: true)]) }
         return stored
     }
 
@@ -38,7 +38,7 @@ enum ObjectRows {
         try scan(db, apiVersion: apiVersion, kind: kind, namespace: namespace, cache: cache, fill: fill) { row, key, entry in
             if let stored = entry?.stored { return (stored, nil) }
             let stored = try decode(row, key: key)
-            return (stored, ObjectCache.Entry(resourceVersion: stored.resourceVersion, stored: stored))
+            return (stored, ObjectCache.Entry(resourceVersion: stored.resourceVersion, stored: stored, treeWanted: true))
         } keep: { (stored: StoredObject) in
             objects.append(stored)
         }

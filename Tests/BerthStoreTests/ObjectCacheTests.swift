@@ -34,7 +34,8 @@ import Testing
     }
 
     /// A write's tree goes when a typed view of that version is read (the
-    /// controllers' pattern); a tree someone read stays next to the view.
+    /// controllers' pattern); once the object has been read as a tree, its
+    /// trees stay next to the views, for later versions too.
     @Test func aWritesTreeMakesRoomForTheTypedView() async throws {
         let dir = try TempDirectory()
         defer { dir.remove() }
@@ -54,6 +55,12 @@ import Testing
         let afterBoth = try #require(store.cache.entry(written.key))
         #expect(afterBoth.stored == written)
         #expect(afterBoth.typed(ConfigMap.self) == typed)
+
+        var tree = written.object
+        tree["data"] = .object(["v": "2"])
+        let second = try await store.update(tree)
+        _ = try #require(try await store.get(ConfigMap.self, namespace: "default", name: "cm"))
+        #expect(store.cache.entry(written.key)?.stored == second)
     }
 
     @Test func aRolledBackTransactionLeavesNothingBehind() async throws {
