@@ -120,6 +120,51 @@ import Testing
         #expect(try await h.deployment()?.metadata.annotations?[WellKnown.revisionAnnotation] == "3")
     }
 
+    /// Adoption through the store's owner index (`listUncontrolled`): an
+    /// orphan ReplicaSet the selector matches is adopted and used, one that
+    /// another object controls is left alone, and an orphan Pod is adopted
+    /// by the ReplicaSet instead of a new one being created.
+    @Test func orphansAreAdoptedAndOthersLeftAlone() async throws {
+        let h = try await RealHarness()
+        defer { h.remove() }
+        let deployment = makeDeployment("web", replicas: 2, readinessDelay: nil)
+        var orphan = ReplicaSet(metadata: ObjectMeta(name: "web-orphan", namespace: "default", labels: ["app": "web"]),
+                                spec: ReplicaSetSpec(replicas: 2, selector: deployment.spec.selector,
+                                                     template: deployment.spec.template))
+        orphan.metadata.annotations = [WellKnown.revisionAnnotation: "1"]
+        try await h.backend.create(orphan)
+        // Controlled by another Deployment (whose selector it does not match), though web's selector matches it.
+        let other = try await h.backend.create(makeDeployment("other", replicas: 0, readinessDelay: nil))
+        var theirs = orphan
+        theirs.metadata.name = "web-theirs"
+        theirs.spec.replicas = 0
+        theirs.metadata.ownerReferences = [OwnerReference(apiVersion: "apps/v1", kind: "Deployment", name: "other",
+                                                          uid: other.metadata.uid ?? "")]
+        try await h.backend.create(theirs)
+        var loose = Pod(metadata: ObjectMeta(name: "web-loose", namespace: "default", labels: ["app": "web"]),
+                        spec: deployment.spec.template.spec, status: PodStatus(phase: "Pending"))
+        loose.metadata.annotations = [:]
+        try await h.backend.create(loose)
+
+        try await h.backend.create(deployment)
+        let done = try await h.run(upTo: 30) { try await h.deployment()?.isComplete == true }
+        #expect(done != nil)
+        let uid = try #require(try await h.deployment()?.metadata.uid)
+
+        let sets = try await h.store.list(ReplicaSet.self, namespace: "default").filter { $0.metadata.name.hasPrefix("web-") }
+        #expect(sets.map(\.metadata.name).sorted() == ["web-orphan", "web-theirs"], "no new ReplicaSet: the orphan's template is the Deployment's")
+        let adopted = try #require(sets.first { $0.metadata.name == "web-orphan" })
+        #expect(adopted.metadata.ownerReferences?.first { $0.controller == true }?.uid == uid)
+        let left = try #require(sets.first { $0.metadata.name == "web-theirs" })
+        #expect(left.metadata.ownerReferences?.map(\.uid) == [other.metadata.uid ?? ""])
+
+        let pods = try await h.pods()
+        #expect(pods.count == 2)
+        let pod = try #require(pods.first { $0.metadata.name == "web-loose" }, "the orphan Pod counts toward the replicas")
+        #expect(pod.metadata.ownerReferences?.first { $0.controller == true }?.uid == adopted.metadata.uid)
+        #expect(try await h.store.list(ReplicaSet.self, namespace: "default", controlledBy: uid).map(\.metadata.name) == ["web-orphan"])
+    }
+
     @Test func deletingADeploymentStopsPodsGracefullyThroughFinalizers() async throws {
         let h = try await RealHarness()
         defer { h.remove() }
