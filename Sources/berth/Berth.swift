@@ -51,8 +51,10 @@ struct Berth: AsyncParsableCommand {
                 do {
                     try await run.execute()
                 } catch {
+                    LinuxTiming.mark("cli: exit")
                     exit(withError: error)  // as ArgumentParser's main reports a run() error
                 }
+                LinuxTiming.mark("cli: exit")
                 return
             }
         }
