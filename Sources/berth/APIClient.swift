@@ -37,7 +37,7 @@ struct APIClient: Sendable {
         let reply = try await raw(method, path, query: query, body: body, contentType: contentType)
         try Self.check(reply)
         do {
-            return try JSONDecoder().decode(JSONValue.self, from: reply.body)
+            return try JSONText.decode(String(decoding: reply.body, as: UTF8.self))
         } catch {
             throw BerthError(.internal, "the server at \(server) sent a response that is not JSON", cause: error)
         }
