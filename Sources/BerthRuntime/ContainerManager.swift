@@ -161,6 +161,7 @@ public actor ContainerManager {
         try Self.writeEtcFiles(dir: dir, hostname: hostname, extraHosts: options.extraHosts, dns: options.dns)
         LinuxTiming.mark("create: etc files written")
         try Self.save(record, dir: dir)
+        LinuxTiming.mark("create: state.json written")
         records[id] = record
         return record
     }

@@ -145,6 +145,7 @@ public actor ImageStore {
         let index = try engine.loadIndex()
         let digest = try find(reference, in: index)
         let loaded = try engine.loadImage(digest, index: index)
+        LinuxTiming.mark("create: image index, manifest and config read")
         for (layer, diffID) in zip(loaded.manifest.layers, loaded.image.rootfs.diffIDs) where !engine.hasLayer(diffID) {
             guard unpack else { return nil }
             guard engine.hasBlob(layer.digest) else {

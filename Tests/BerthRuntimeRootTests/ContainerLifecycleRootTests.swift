@@ -122,6 +122,7 @@ struct ContainerLifecycleRootTests {
     }
 
     @Test func execJoinsNamespacesWithSameRestrictions() async throws {
+        try Probe.install(into: Fixtures.busyboxRootfs) // `probe keyctl` below
         let rt = try TestRuntime("exec")
         let c = try await rt.manager.create(options("echo marker > /tmp/marker; sleep 30", ContainerOptions(hostname: "exechost")))
         try await rt.manager.start(c.id)

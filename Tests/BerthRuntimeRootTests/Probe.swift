@@ -59,13 +59,21 @@ int main(int argc, char **argv) {
 }
 """#
 
-    /// Compiles the probe into `rootfs/bin/probe` (once per rootfs).
+    /// Compiles the probe into `rootfs/bin/probe` (once per rootfs). Suites
+    /// run in parallel and each that uses the probe installs it: the binary
+    /// is built aside and renamed into place, so no suite sees half of it.
     static func install(into rootfs: String) throws {
         let dst = rootfs + "/bin/probe"
         if FileManager.default.fileExists(atPath: dst) { return }
-        let src = NSTemporaryDirectory() + "berth-probe-\(getpid()).c"
+        let unique = "\(getpid())-\(UUID().uuidString)"
+        let src = NSTemporaryDirectory() + "berth-probe-\(unique).c"
+        let built = dst + ".tmp-" + unique
         try source.write(toFile: src, atomically: true, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: src) }
-        try Fixtures.run("/usr/bin/gcc", ["-static", "-O1", "-o", dst, src])
+        defer {
+            try? FileManager.default.removeItem(atPath: src)
+            try? FileManager.default.removeItem(atPath: built)
+        }
+        try Fixtures.run("/usr/bin/gcc", ["-static", "-O1", "-o", built, src])
+        guard rename(built, dst) == 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
     }
 }
