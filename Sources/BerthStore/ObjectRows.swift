@@ -56,10 +56,18 @@ enum ObjectRows {
             """)
         let cursor = try Row.fetchCursor(statement, arguments: [key.apiVersion, key.kind, key.namespace, key.name])
         guard let row = try cursor.next() else { return nil }
+        return try typedView(T.self, row, key: key, cache: cache, fill: fill, decoder: JSONDecoder())
+    }
+
+    /// A row's typed view: the cached one of the row's version, or decoded
+    /// from its text (and cached, with `fill`).
+    private static func typedView<T: Decodable & Sendable>(
+        _ type: T.Type, _ row: Row, key: ObjectKey, cache: ObjectCache?, fill: Bool, decoder: JSONDecoder
+    ) throws -> T {
         let version: Int64 = row[2]
         let hit = cache?.entry(key).flatMap { $0.resourceVersion == version ? $0 : nil }
         if let typed = hit?.typed(T.self) { return typed }
-        let value: T = try decodeTyped(row, key: key, decoder: JSONDecoder())
+        let value: T = try decodeTyped(row, key: key, decoder: decoder)
         if fill { cache?.putTyped(value, key: key, resourceVersion: version) }
         return value
     }
@@ -118,14 +126,7 @@ enum ObjectRows {
         let cursor = try Row.fetchCursor(statement, arguments: arguments)
         while let row = try cursor.next() {
             let key = ObjectKey(apiVersion: apiVersion, kind: kind, namespace: namespace, name: row[1])
-            let version: Int64 = row[2]
-            if let typed = cache?.entry(key).flatMap({ $0.resourceVersion == version ? $0 : nil })?.typed(T.self) {
-                values.append(typed)
-                continue
-            }
-            let value: T = try decodeTyped(row, key: key, decoder: decoder)
-            if fill { cache?.putTyped(value, key: key, resourceVersion: version) }
-            values.append(value)
+            values.append(try typedView(T.self, row, key: key, cache: cache, fill: fill, decoder: decoder))
         }
         return values
     }
