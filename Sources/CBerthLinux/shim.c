@@ -732,6 +732,15 @@ static void __attribute__((noreturn)) container_child(struct child_pipes pp, int
     if (tty_slave >= 0) close(tty_slave);
     close(error_fd);
     error_fd = -1;
+    // The init keeps no copy of the container's stdin, stdout and stderr.
+    // A pipe an exiting process holds is released only after its namespaces
+    // are: for the init that is the whole container's teardown (the mount
+    // namespace's unmounts wait for RCU grace periods, ~4 ms here), and the
+    // monitor, which waits for the end of both streams, would learn of the
+    // main process' exit only then.
+    close(0);
+    close(1);
+    close(2);
     run_init(main_pid, pp.init_w);
 }
 
