@@ -1,6 +1,6 @@
 import BerthAPI
 import CBerthLinux
-import Foundation
+import Glibc
 
 /// Where one container's cgroups live: one directory per v1 controller, or a
 /// single directory on a v2 (unified) hierarchy. Persisted in state.json so a
@@ -44,23 +44,26 @@ public enum CgroupManager {
 
     // MARK: - Discovery
 
-    static var isUnified: Bool { FileManager.default.fileExists(atPath: "/sys/fs/cgroup/cgroup.controllers") }
+    static var isUnified: Bool { LinuxFiles.exists("/sys/fs/cgroup/cgroup.controllers") }
 
     static func hierarchies() -> [Hierarchy] {
-        guard let text = try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8) else { return [] }
+        guard let text = LinuxFiles.readText("/proc/self/mountinfo") else { return [] }
         var result: [Hierarchy] = []
         for line in text.split(separator: "\n") {
-            let halves = line.components(separatedBy: " - ")
-            guard halves.count == 2 else { continue }
-            let left = halves[0].split(separator: " ")
-            let right = halves[1].split(separator: " ")
+            // "36 25 0:31 / /sys/fs/cgroup/memory rw,… shared:14 - cgroup cgroup rw,memory":
+            // the optional fields end at a lone "-".
+            let fields = line.split(separator: " ")
+            guard let dash = fields.firstIndex(of: "-") else { continue }
+            let left = fields[..<dash]
+            let right = fields[(dash + 1)...]
             guard left.count >= 5, right.count >= 3 else { continue }
-            let fstype = String(right[0])
+            let fstype = right[right.startIndex]
+            let mountPoint = String(left[left.startIndex + 4]), root = String(left[left.startIndex + 3])
             if fstype == "cgroup" {
-                let options = Set(right[2].split(separator: ",").map(String.init))
-                result.append(Hierarchy(mountPoint: String(left[4]), root: String(left[3]), controllers: options))
+                let options = Set(right[right.startIndex + 2].split(separator: ",").map(String.init))
+                result.append(Hierarchy(mountPoint: mountPoint, root: root, controllers: options))
             } else if fstype == "cgroup2" {
-                result.append(Hierarchy(mountPoint: String(left[4]), root: String(left[3]), controllers: ["unified"]))
+                result.append(Hierarchy(mountPoint: mountPoint, root: root, controllers: ["unified"]))
             }
         }
         return result
@@ -68,7 +71,7 @@ public enum CgroupManager {
 
     /// controller (or "unified") → this process's cgroup path, from /proc/self/cgroup.
     static func ownPaths() -> [String: String] {
-        guard let text = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8) else { return [:] }
+        guard let text = LinuxFiles.readText("/proc/self/cgroup") else { return [:] }
         var paths: [String: String] = [:]
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
@@ -87,7 +90,7 @@ public enum CgroupManager {
               let path = own[controller] else { return nil }
         var relative = path
         if h.root != "/" && relative.hasPrefix(h.root) { relative = String(relative.dropFirst(h.root.count)) }
-        return (h.mountPoint + "/" + relative).replacingOccurrences(of: "//", with: "/")
+        return LinuxFiles.collapsingSlashes(h.mountPoint + "/" + relative)
     }
 
     // MARK: - Lifecycle
@@ -153,7 +156,7 @@ public enum CgroupManager {
         if let mem = dirs["memory"], let bytes = limits.memoryBytes {
             try write(mem + "/memory.limit_in_bytes", String(bytes))
             // No swap beyond the limit, so that the limit is the limit (as Kubernetes).
-            if FileManager.default.fileExists(atPath: mem + "/memory.memsw.limit_in_bytes") {
+            if LinuxFiles.exists(mem + "/memory.memsw.limit_in_bytes") {
                 try? write(mem + "/memory.memsw.limit_in_bytes", String(bytes))
             }
         }
@@ -243,7 +246,7 @@ public enum CgroupManager {
         for dir in Set(paths.directories.values) {
             for attempt in 0..<100 {
                 if rmdir(dir) == 0 || errno == ENOENT { break }
-                if let procs = try? String(contentsOfFile: dir + "/cgroup.procs", encoding: .utf8) {
+                if let procs = LinuxFiles.readText(dir + "/cgroup.procs") {
                     for pid in procs.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
                 }
                 usleep(attempt < 10 ? 2000 : 20000)
@@ -252,7 +255,7 @@ public enum CgroupManager {
     }
 
     public static func oomKillCount(_ paths: CgroupPaths) -> Int {
-        guard let file = paths.oomFile, let text = try? String(contentsOfFile: file, encoding: .utf8) else { return 0 }
+        guard let file = paths.oomFile, let text = LinuxFiles.readText(file) else { return 0 }
         for line in text.split(separator: "\n") where line.hasPrefix("oom_kill ") {
             return Int(line.dropFirst("oom_kill ".count)) ?? 0
         }

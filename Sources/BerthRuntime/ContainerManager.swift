@@ -37,10 +37,10 @@ public actor ContainerManager {
         var loaded: [String: ContainerRecord] = [:]
         for sub in ["containers", "sandboxes"] {
             let dir = dataDir + "/" + sub
-            for id in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
+            for id in LinuxFiles.list(dir) ?? [] {
                 let file = dir + "/" + id + "/state.json"
-                guard let data = FileManager.default.contents(atPath: file),
-                      let record = try? RuntimeJSON.decode(ContainerRecord.self, from: data) else { continue }
+                guard let bytes = LinuxFiles.readBytes(file),
+                      let record = try? RuntimeJSON.decode(ContainerRecord.self, from: Data(bytes)) else { continue }
                 let refreshed = Self.refreshed(record, dir: dir + "/" + id)
                 loaded[record.id] = refreshed
                 // Only what changed is written back: a CLI command must not rewrite every state file.
@@ -56,15 +56,15 @@ public actor ContainerManager {
     /// (the shim moves a container here, then removes it): cgroups and files.
     /// Recent entries are left to their shim, which is still at work.
     static func collectTrash(_ trash: String) {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: trash), !names.isEmpty else { return }
+        guard let names = LinuxFiles.list(trash), !names.isEmpty else { return }
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         for name in names {
             let dir = trash + "/" + name
             var st = stat()
             guard stat(dir, &st) == 0, now.tv_sec - st.st_ctim.tv_sec > 30 else { continue }
-            if let data = FileManager.default.contents(atPath: dir + "/state.json"),
-               let record = try? RuntimeJSON.decode(ContainerRecord.self, from: data), let cgroups = record.cgroups {
+            if let bytes = LinuxFiles.readBytes(dir + "/state.json"),
+               let record = try? RuntimeJSON.decode(ContainerRecord.self, from: Data(bytes)), let cgroups = record.cgroups {
                 CgroupManager.remove(cgroups)
             }
             umount2(dir + "/rootfs", Int32(MNT_DETACH))
@@ -220,7 +220,7 @@ public actor ContainerManager {
             for ns in dns.nameservers { resolv += "nameserver \(ns)\n" }
             if !dns.searches.isEmpty { resolv += "search \(dns.searches.joined(separator: " "))\n" }
             if !dns.options.isEmpty { resolv += "options \(dns.options.joined(separator: " "))\n" }
-        } else if let host = try? String(contentsOfFile: "/etc/resolv.conf", encoding: .utf8) {
+        } else if let host = LinuxFiles.readText("/etc/resolv.conf") {
             // The host's, minus loopback resolvers that mean nothing in another network namespace.
             resolv = host.split(separator: "\n").filter { !$0.hasPrefix("nameserver 127.") }.joined(separator: "\n") + "\n"
         }

@@ -21,7 +21,8 @@ public actor ImageStore {
 
     /// Opens (creating if needed) the store in `<dataDir>/images`.
     public init(dataDir: String, logger: Logger = Logger(label: "berth.images")) throws {
-        self.root = (dataDir as NSString).appendingPathComponent("images")
+        // Not NSString's appendingPathComponent: its bridging is a start-up cost of every `berth run`.
+        self.root = dataDir.isEmpty ? "images" : dataDir.hasSuffix("/") ? dataDir + "images" : dataDir + "/images"
         self.engine = try ImageStoreEngine(root: root)
         self.logger = logger
     }

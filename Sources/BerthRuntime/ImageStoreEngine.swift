@@ -34,10 +34,13 @@ final class ImageStoreEngine: Sendable {
 
     init(root: String) throws {
         self.root = root
-        do {
-            try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-        } catch {
-            throw BerthError(.store, "cannot create the image store directory \(root)", hint: "check that the data directory is writable", cause: error)
+        // mkdir first: FileManager's first use costs a `berth run` more than the call itself.
+        if mkdir(root, 0o700) != 0 && errno != EEXIST {
+            do {
+                try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+            } catch {
+                throw BerthError(.store, "cannot create the image store directory \(root)", hint: "check that the data directory is writable", cause: error)
+            }
         }
         for dir in [root, root + "/blobs", root + "/blobs/sha256", root + "/layers", root + "/leases", root + "/tmp"] {
             if mkdir(dir, 0o700) != 0, errno != EEXIST {
@@ -46,7 +49,7 @@ final class ImageStoreEngine: Sendable {
             }
         }
         let layout = root + "/oci-layout"
-        if !FileManager.default.fileExists(atPath: layout) {
+        if !LinuxFiles.exists(layout) {
             // Under the lock: `prune` empties tmp/ and must not take our temp file.
             try ImageStoreLock.withLock(at: root + "/lock", exclusive: true) {
                 try Self.writeAtomically(Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8), to: layout, tmpDir: root + "/tmp")
@@ -56,8 +59,8 @@ final class ImageStoreEngine: Sendable {
 
     func blobPath(_ digest: OCIDigest) -> String { "\(blobsDir)/\(digest.hex)" }
     func layerPath(_ diffID: OCIDigest) -> String { "\(layersDir)/\(diffID.hex)/fs" }
-    func hasBlob(_ digest: OCIDigest) -> Bool { FileManager.default.fileExists(atPath: blobPath(digest)) }
-    func hasLayer(_ diffID: OCIDigest) -> Bool { FileManager.default.fileExists(atPath: layerPath(diffID)) }
+    func hasBlob(_ digest: OCIDigest) -> Bool { LinuxFiles.exists(blobPath(digest)) }
+    func hasLayer(_ diffID: OCIDigest) -> Bool { LinuxFiles.exists(layerPath(diffID)) }
 
     func exclusive<T>(_ body: () throws -> T) throws -> T { try ImageStoreLock.withLock(at: lockPath, exclusive: true, body) }
     func shared<T>(_ body: () throws -> T) throws -> T { try ImageStoreLock.withLock(at: lockPath, exclusive: false, body) }
@@ -65,7 +68,8 @@ final class ImageStoreEngine: Sendable {
     // MARK: - Index
 
     func loadIndex() throws -> ImageStoreIndex {
-        guard let data = FileManager.default.contents(atPath: indexPath) else { return ImageStoreIndex() }
+        guard let bytes = LinuxFiles.readBytes(indexPath) else { return ImageStoreIndex() }
+        let data = Data(bytes)
         do {
             return try ImageStoreIndex(decoding: data)
         } catch {
@@ -208,10 +212,10 @@ final class ImageStoreEngine: Sendable {
         if st.st_size > Self.maxMetadataSize {
             throw BerthError(.imageCorrupt, "\(label): \(digest) is \(st.st_size) bytes, too large for a manifest or config")
         }
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let bytes = LinuxFiles.readBytes(path) else {
             throw BerthError(.imageCorrupt, "\(label): cannot read blob \(digest)")
         }
-        return data
+        return Data(bytes)
     }
 
     func removeBlob(_ digest: OCIDigest) {
@@ -297,7 +301,19 @@ final class ImageStoreEngine: Sendable {
 
     static func validLeaseID(_ id: String) -> Bool {
         !id.isEmpty && id.count <= 200 && !id.hasPrefix(".")
-            && id.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) || "-_.".unicodeScalars.contains($0) }
+            && id.unicodeScalars.allSatisfy { isAlphanumeric($0) || "-_.".unicodeScalars.contains($0) }
+    }
+
+    /// Foundation's `CharacterSet.alphanumerics` (Unicode letters, marks and
+    /// numbers) without Foundation's CharacterSet, a start-up cost of `berth run`.
+    static func isAlphanumeric(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
+             .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber, .letterNumber, .otherNumber:
+            return true
+        default:
+            return false
+        }
     }
 
     func writeLease(_ id: String, diffIDs: [OCIDigest]) throws {

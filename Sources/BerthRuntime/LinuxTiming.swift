@@ -1,4 +1,4 @@
-import Foundation
+import Glibc
 
 /// Phase timings of container start/stop, printed to stderr when
 /// BERTH_TIMING=1: the "where does the time go" of bench/container-start.
@@ -15,7 +15,7 @@ public enum LinuxTiming {
             write(ms: t0 * 1000, "process exec (BERTH_TIMING_T0)")
             return
         }
-        guard let stat = try? String(contentsOfFile: "/proc/self/stat", encoding: .utf8),
+        guard let stat = LinuxFiles.readText("/proc/self/stat"),
               let close = stat.lastIndex(of: ")") else { return }
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > 19, let ticks = Double(fields[19]) else { return }
@@ -33,8 +33,13 @@ public enum LinuxTiming {
         return Double(ts.tv_sec) * 1000 + Double(ts.tv_nsec) / 1_000_000
     }
 
+    /// One line to stderr by write(2): String(format:) and FileHandle would
+    /// add their own first-use cost to the phase being measured.
     static func write(ms: Double, _ phase: String) {
-        FileHandle.standardError.write(Data(String(format: "[timing] %.3f %@\n", ms, phase).utf8))
+        let micros = Int64((ms * 1000).rounded())
+        let fraction = String(micros % 1000)
+        let line = "[timing] \(micros / 1000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction) \(phase)\n"
+        _ = line.withCString { Glibc.write(STDERR_FILENO, $0, strlen($0)) }
     }
 
     /// getenv, not ProcessInfo, whose first use copies the whole environment.

@@ -68,7 +68,7 @@ struct LinuxUser: Equatable {
             let path = layer + "/" + file
             var st = stat()
             guard lstat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG,
-                  let text = try? String(contentsOfFile: path, encoding: .utf8) else { continue }
+                  let text = LinuxFiles.readText(path) else { continue }
             return text.split(separator: "\n").filter { !$0.hasPrefix("#") }
                 .map { $0.split(separator: ":", omittingEmptySubsequences: false).map(String.init) }
         }

@@ -9,14 +9,17 @@ enum ShimProcess {
     static func locate() throws -> String {
         // getenv, not ProcessInfo: its first use copies the whole environment (a container start's profile).
         if let env = getenv("BERTH_SHIM").map({ String(cString: $0) }), !env.isEmpty { return env }
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        // readlink and access, not FileManager and URL: their first use is a start-up cost of `berth run`.
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        let exe = n > 0 ? String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self) : CommandLine.arguments[0]
+        var dir = Substring(exe)
         for _ in 0..<3 {
-            let candidate = dir.appendingPathComponent("berth-shim").path
-            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
+            dir = dir.lastIndex(of: "/").map { dir[..<$0] } ?? "."
+            let candidate = String(dir) + "/berth-shim"
+            if access(candidate, X_OK) == 0 { return candidate }
         }
-        for p in ["/usr/local/bin/berth-shim", "/usr/bin/berth-shim"] where FileManager.default.isExecutableFile(atPath: p) {
+        for p in ["/usr/local/bin/berth-shim", "/usr/bin/berth-shim"] where access(p, X_OK) == 0 {
             return p
         }
         throw BerthError(.runtime, "berth-shim not found next to \(exe)",

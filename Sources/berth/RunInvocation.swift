@@ -63,12 +63,12 @@ struct RunInvocation: Equatable {
                     inlineValue = String(name[name.index(after: eq)...])
                     name = String(name[..<eq])
                 }
-                if let flag = flags[name] {
+                if let flag = Self.flag(name[...]) {
                     guard inlineValue == nil else { return nil }
                     run.set(flag)
                     continue
                 }
-                guard let option = longOptions[name] else { return nil }
+                guard let option = longOption(name[...]) else { return nil }
                 let value: String
                 if let inlineValue {
                     value = inlineValue
@@ -82,14 +82,14 @@ struct RunInvocation: Equatable {
                 // Short flags, alone or clustered (-it, -dit); a short option
                 // with a value only alone and with the value as the next word.
                 let letters = Array(arg.dropFirst())
-                if letters.count == 1, let option = shortOptions[letters[0]] {
+                if letters.count == 1, let option = shortOption(letters[0]) {
                     guard let next = rest.first, !next.hasPrefix("-") else { return nil }
                     rest.removeFirst()
                     guard run.set(option, next) else { return nil }
                     continue
                 }
                 for letter in letters {
-                    guard let flag = shortFlags[letter] else { return nil }
+                    guard let flag = Self.shortFlag(letter) else { return nil }
                     run.set(flag)
                 }
             }
@@ -106,8 +106,8 @@ struct RunInvocation: Equatable {
             rest.removeFirst()
             if arg == "--help" { return true }
             let takesValue = arg.hasPrefix("--")
-                ? !arg.contains("=") && longOptions[String(arg.dropFirst(2))] != nil
-                : arg.count == 2 && shortOptions[arg.dropFirst().first ?? " "] != nil
+                ? !arg.contains("=") && longOption(arg.dropFirst(2)) != nil
+                : arg.count == 2 && shortOption(arg.dropFirst().first ?? " ") != nil
             if takesValue, !rest.isEmpty { rest.removeFirst() }
         }
         return false
@@ -123,19 +123,61 @@ struct RunInvocation: Equatable {
 
     enum Flag { case detach, rm, interactive, tty, readOnly }
 
-    static let flags: [String: Flag] = [
-        "detach": .detach, "rm": .rm, "interactive": .interactive, "tty": .tty, "read-only": .readOnly,
-    ]
-    static let shortFlags: [Character: Flag] = ["d": .detach, "i": .interactive, "t": .tty]
-    static let longOptions: [String: Option] = [
-        "name": .name, "env": .env, "memory": .memory, "cpus": .cpus, "pids-limit": .pidsLimit, "cap-add": .capAdd,
-        "cap-drop": .capDrop, "user": .user, "workdir": .workdir, "entrypoint": .entrypoint, "rootfs": .rootfs,
-        "hostname": .hostname, "volume": .volume, "data-dir": .dataDir,
-    ]
+    // Switches, not dictionaries: a `[String: Option]` literal is a generic
+    // instantiation, and in a fresh process its requirements cost a scan of
+    // the binary's conformance records (~1 ms of a container start).
+    static func flag(_ name: Substring) -> Flag? {
+        switch name {
+        case "detach": .detach
+        case "rm": .rm
+        case "interactive": .interactive
+        case "tty": .tty
+        case "read-only": .readOnly
+        default: nil
+        }
+    }
+
+    static func shortFlag(_ letter: Character) -> Flag? {
+        switch letter {
+        case "d": .detach
+        case "i": .interactive
+        case "t": .tty
+        default: nil
+        }
+    }
+
+    static func longOption(_ name: Substring) -> Option? {
+        switch name {
+        case "name": .name
+        case "env": .env
+        case "memory": .memory
+        case "cpus": .cpus
+        case "pids-limit": .pidsLimit
+        case "cap-add": .capAdd
+        case "cap-drop": .capDrop
+        case "user": .user
+        case "workdir": .workdir
+        case "entrypoint": .entrypoint
+        case "rootfs": .rootfs
+        case "hostname": .hostname
+        case "volume": .volume
+        case "data-dir": .dataDir
+        default: nil
+        }
+    }
+
     /// -h is --hostname here, as in docker; ArgumentParser's help stays --help.
-    static let shortOptions: [Character: Option] = [
-        "e": .env, "m": .memory, "u": .user, "w": .workdir, "h": .hostname, "v": .volume,
-    ]
+    static func shortOption(_ letter: Character) -> Option? {
+        switch letter {
+        case "e": .env
+        case "m": .memory
+        case "u": .user
+        case "w": .workdir
+        case "h": .hostname
+        case "v": .volume
+        default: nil
+        }
+    }
 
     private mutating func set(_ flag: Flag) {
         switch flag {
