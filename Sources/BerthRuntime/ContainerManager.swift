@@ -592,9 +592,7 @@ public actor ContainerManager {
     }
 
     static func blocking<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { cont in
-            DispatchQueue.global().async { cont.resume(returning: work()) }
-        }
+        await BlockingWork.run(work)
     }
 
     // MARK: - Sandboxes (pods)

@@ -30,11 +30,7 @@ public actor ImageStore {
     /// Runs blocking file-system work on a Dispatch thread, not on the
     /// cooperative pool (unpacking a layer takes seconds).
     private nonisolated func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try work() })
-            }
-        }
+        try await BlockingWork.run(work)
     }
 
     // MARK: - Import

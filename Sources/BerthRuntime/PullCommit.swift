@@ -99,11 +99,7 @@ extension ImageStore {
 
     /// Blocking store work on a Dispatch thread, off the cooperative pool.
     static func offloadPull<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try work() })
-            }
-        }
+        try await BlockingWork.run(work)
     }
 
     /// Removes staging directories of pulls that died more than a day ago.

@@ -101,9 +101,7 @@ final class LineReader: @unchecked Sendable {
     deinit { close(fd) }
 
     func nextLine() async -> String? {
-        await withCheckedContinuation { cont in
-            DispatchQueue.global().async { cont.resume(returning: self.blockingLine()) }
-        }
+        await BlockingWork.run { self.blockingLine() }
     }
 
     func blockingLine() -> String? {

@@ -49,7 +49,8 @@ struct Berth: AsyncParsableCommand {
             }
             if let run = RunInvocation.fastParse(words.dropFirst(), environment: RunInvocation.environment()) {
                 do {
-                    try await run.execute()
+                    // One thread for the whole run (CurrentThreadExecutor says why).
+                    try CurrentThreadExecutor.run { try await run.execute() }
                 } catch {
                     LinuxTiming.mark("cli: exit")
                     exit(withError: error)  // as ArgumentParser's main reports a run() error

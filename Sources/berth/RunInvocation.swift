@@ -287,27 +287,16 @@ struct RunInvocation: Equatable {
             if error.message.contains("exec ") { throw ExitCode(126) }
             throw ExitCode(125)
         }
-        // Ctrl-C / SIGTERM go to the container, as with `docker run`.
-        let sources = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig)
-            source.setEventHandler { Task { try? await manager.kill(record.id, signal: sig) } }
-            source.resume()
-            return source
+        // Ctrl-C / SIGTERM go to the container, as with `docker run`; with -t
+        // a resize of this terminal goes to the shim, which copies the size
+        // to the container's pty (and so SIGWINCH to its foreground job).
+        var forwarded: [Int32] = []
+        if let pid = started.pid {
+            for sig in [SIGINT, SIGTERM] where SignalForwarding.forward(sig, to: pid) { forwarded.append(sig) }
         }
-        // -t: a resize of this terminal goes to the shim, which copies the
-        // size to the container's pty (and so SIGWINCH to its foreground job).
-        var resize: DispatchSourceSignal?
-        if tty, let shimPid = started.shimPid {
-            signal(SIGWINCH, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: SIGWINCH)
-            source.setEventHandler { Glibc.kill(shimPid, SIGWINCH) }
-            source.resume()
-            resize = source
-        }
+        if tty, let shimPid = started.shimPid, SignalForwarding.forward(SIGWINCH, to: shimPid) { forwarded.append(SIGWINCH) }
+        defer { forwarded.forEach(SignalForwarding.reset) }
         let done = try await manager.wait(record.id)
-        sources.forEach { $0.cancel() }
-        resize?.cancel()
         // With --rm the shim removes the container (after reporting the exit).
         terminal?.restore()
         if done.oomKilled { FileHandle.standardError.write(Data("berth: container \(done.name) was OOM-killed\n".utf8)) }

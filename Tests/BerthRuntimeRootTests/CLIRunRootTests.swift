@@ -33,6 +33,38 @@ struct CLIRunRootTests {
         #expect(listed.output.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty, "ps -a after run --rm: \(listed.output)")
     }
 
+    /// Ctrl-C and SIGTERM sent to a foreground `berth run` reach the
+    /// container's process (through its init), as with `docker run`: the
+    /// container's trap runs and `run` exits with the container's code.
+    @Test func foregroundRunForwardsSignalsToTheContainer() async throws {
+        let dir = try dataDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        for (signal, code) in [(SIGTERM, 7), (SIGINT, 9)] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: E2ECluster.executable)
+            process.arguments = ["run", "--rm", "--data-dir", dir, "busybox:cli", "sh", "-c",
+                                 "trap 'echo got-\(signal); exit \(code)' TERM INT; echo ready; while true; do sleep 0.05; done"]
+            let output = Pipe()
+            process.standardOutput = output
+            try process.run()
+            defer { if process.isRunning { process.terminate() } }
+            var seen = ""
+            while !seen.contains("ready") {
+                let chunk = output.fileHandleForReading.availableData
+                try #require(!chunk.isEmpty, "berth run ended before the container was ready: \(seen)")
+                seen += String(decoding: chunk, as: UTF8.self)
+            }
+            #expect(kill(process.processIdentifier, signal) == 0)
+            // A signal that is not forwarded leaves run waiting: fail instead of hanging.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while process.isRunning && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+            try #require(!process.isRunning, "berth run still runs 10 s after signal \(signal): \(seen)")
+            seen += String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(process.terminationReason == .exit && process.terminationStatus == Int32(code), "signal \(signal): \(seen)")
+            #expect(seen.contains("got-\(signal)"), "signal \(signal): \(seen)")
+        }
+    }
+
     /// `run` reads its own plain lines (ArgumentParser only for the rest):
     /// help, usage errors and unknown images still read as before.
     @Test func helpAndErrorsOfTheRunFastPath() async throws {

@@ -23,6 +23,8 @@ int berth_memfd(const char *name);
 
 /// posix_spawn_file_actions_addclosefrom_np: nothing of Berth's leaks into the shim.
 int berth_spawn_addclosefrom(posix_spawn_file_actions_t *actions, int from);
+/// From now on `sig` goes to process `pid` (by pidfd); pid <= 0 restores the default.
+int berth_forward_signal(int sig, int pid);
 
 /// Removes a directory tree without following symlinks (nftw, depth first):
 /// much faster than FileManager for a container's upper/work dirs.
