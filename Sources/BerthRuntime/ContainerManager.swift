@@ -713,7 +713,7 @@ public actor ContainerManager {
     }
 
     static func save(_ record: ContainerRecord, dir: String) throws {
-        try writeFile(dir + "/state.json", [UInt8](RuntimeJSON.encode(record)))
+        try writeFile(dir + "/state.json", RuntimeJSON.encodeBytes(record))
     }
 
     static func notFound(_ ref: String) -> BerthError {

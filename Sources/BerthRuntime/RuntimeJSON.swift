@@ -38,6 +38,12 @@ enum RuntimeJSON {
     }
 
     static func encode<T: JSONTreeCodable>(_ value: T) -> Data {
-        Data(JSONText.encode(value.jsonTree).utf8)
+        encodeBytes(value).withUnsafeBufferPointer { Data(buffer: $0) }
+    }
+
+    /// The same bytes as `encode`, without `Data` (`Data(string.utf8)` casts
+    /// the view to a protocol at run time: one more conformance lookup).
+    static func encodeBytes<T: JSONTreeCodable>(_ value: T) -> [UInt8] {
+        JSONText.encodeBytes(value.jsonTree)
     }
 }

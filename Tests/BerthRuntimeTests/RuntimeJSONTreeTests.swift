@@ -25,6 +25,7 @@ import Testing
         let text = RuntimeJSON.encode(value)
         let codable = try codableText(value)
         #expect(text == codable, "\(String(decoding: text, as: UTF8.self)) vs \(String(decoding: codable, as: UTF8.self))", sourceLocation: sourceLocation)
+        #expect(RuntimeJSON.encodeBytes(value) == [UInt8](codable), sourceLocation: sourceLocation)
         #expect(try V(jsonTree: codableTree) == value, sourceLocation: sourceLocation)
         #expect(try codableTree.decode(V.self) == value, sourceLocation: sourceLocation)
         #expect(try RuntimeJSON.decode(V.self, from: codable) == value, sourceLocation: sourceLocation)
@@ -145,11 +146,7 @@ import Testing
 
     @Test func containerRecordInputsAreJudgedAsCodableJudgesThem() throws {
         let full = F.record.jsonTree
-        func variant(_ change: (inout JSONValue) -> Void) -> JSONValue {
-            var tree = full
-            change(&tree)
-            return tree
-        }
+        func variant(_ change: (inout JSONValue) -> Void) -> JSONValue { full.changed(change) }
         // Accepted: old files without autoRemove/tty, nulls, unknown keys, integral doubles.
         let old = variant { $0["spec"]?["autoRemove"] = nil; $0["spec"]?["tty"] = nil }
         #expect(Self.expectSameVerdict(ContainerRecord.self, old) == nil)
@@ -193,11 +190,7 @@ import Testing
 
     @Test func ociInputsAreJudgedAsCodableJudgesThem() throws {
         let image = F.image.jsonTree
-        func imageVariant(_ change: (inout JSONValue) -> Void) -> JSONValue {
-            var tree = image
-            change(&tree)
-            return tree
-        }
+        func imageVariant(_ change: (inout JSONValue) -> Void) -> JSONValue { image.changed(change) }
         let acceptedImages = [
             imageVariant { $0["config"] = .null; $0["history"] = .null },
             imageVariant { $0["config"]?["ExposedPorts"] = .object(["80/tcp": .object(["ignored": .int(1)])]) },
@@ -224,11 +217,7 @@ import Testing
         }
 
         let index = F.index.jsonTree
-        func indexVariant(_ change: (inout JSONValue) -> Void) -> JSONValue {
-            var tree = index
-            change(&tree)
-            return tree
-        }
+        func indexVariant(_ change: (inout JSONValue) -> Void) -> JSONValue { index.changed(change) }
         #expect(Self.expectSameVerdict(OCIIndex.self, indexVariant { $0["mediaType"] = .null; $0["annotations"] = nil }) == nil)
         #expect(Self.expectSameVerdict(OCIIndex.self, indexVariant { $0["schemaVersion"] = .double(2) }) == nil)
         let rejectedIndexes = [
@@ -362,10 +351,15 @@ import Testing
 }
 
 extension JSONValue {
+    /// This tree after `change`.
+    fileprivate func changed(_ change: (inout JSONValue) -> Void) -> JSONValue {
+        var copy = self
+        change(&copy)
+        return copy
+    }
+
     /// This object with `key` set to `value`.
     fileprivate func with(_ key: String, _ value: JSONValue) -> JSONValue {
-        var copy = self
-        copy[key] = value
-        return copy
+        changed { $0[key] = value }
     }
 }
