@@ -19,10 +19,17 @@ public enum JSONText {
 
     /// Compact JSON with sorted keys.
     public static func encode(_ value: JSONValue) -> String {
+        String(decoding: encodeBytes(value), as: UTF8.self)
+    }
+
+    /// The UTF-8 bytes of `encode(value)`, for a file: converting a String's
+    /// `utf8` view to `Data` costs a dynamic cast to a protocol inside
+    /// Foundation (a conformance lookup, see `JSONTreeCodable`).
+    public static func encodeBytes(_ value: JSONValue) -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(512)
         write(value, to: &out)
-        return String(decoding: out, as: UTF8.self)
+        return out
     }
 
     /// Parses JSON text; throws `SyntaxError`.

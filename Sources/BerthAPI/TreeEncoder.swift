@@ -39,8 +39,7 @@ enum TreeSlot {
     }
 
     static func integer<I: BinaryInteger>(_ value: I) -> JSONValue {
-        if let number = Int(exactly: value) { return .int(number) }
-        return .double(Double(value))
+        JSONValue.integer(value)
     }
 
     static func encode<T: Encodable>(_ value: T, _ path: TreePath?) throws -> JSONValue {

@@ -711,7 +711,7 @@ public actor ContainerManager {
     }
 
     static func save(_ record: ContainerRecord, dir: String) throws {
-        try writeFile(dir + "/state.json", [UInt8](try RuntimeJSON.encode(record)))
+        try writeFile(dir + "/state.json", RuntimeJSON.encodeBytes(record))
     }
 
     static func notFound(_ ref: String) -> BerthError {
@@ -741,13 +741,4 @@ public actor ContainerManager {
         let digits = String(value, radix: radix)
         return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }
-}
-
-/// The exit file written by berth-shim when the container ends.
-struct ShimExit: Codable {
-    var exitCode: Int
-    var signal: Int
-    var oomKilled: Bool
-    var finishedAt: String
-    var error: String?
 }

@@ -275,10 +275,20 @@ final class ImageStoreEngine: Sendable {
     }
 
     func decode<T: Decodable>(_ type: T.Type, _ data: Data, what: String) throws -> T {
+        try Self.corruptUnlessDecoded(what) { try RuntimeJSON.decode(type, from: data) }
+    }
+
+    /// The OCI documents' hand-written conversions (chosen over the
+    /// `Decodable` overload at compile time; see `RuntimeJSON`).
+    func decode<T: JSONTreeCodable>(_ type: T.Type, _ data: Data, what: String) throws -> T {
+        try Self.corruptUnlessDecoded(what) { try RuntimeJSON.decode(type, from: data) }
+    }
+
+    private static func corruptUnlessDecoded<T>(_ what: String, _ decode: () throws -> T) throws -> T {
         do {
-            return try RuntimeJSON.decode(type, from: data)
+            return try decode()
         } catch {
-            throw BerthError(.imageCorrupt, "\(what) is not valid: \(Self.describe(error))", hint: "the image is corrupt; import or pull it again")
+            throw BerthError(.imageCorrupt, "\(what) is not valid: \(describe(error))", hint: "the image is corrupt; import or pull it again")
         }
     }
 
@@ -292,6 +302,8 @@ final class ImageStoreEngine: Sendable {
             return context.debugDescription + (context.underlyingError.map { ": \($0)" } ?? "")
         case let error as BerthError:
             return error.message
+        case let error as JSONTreeError:
+            return error.description
         default:
             return "\(error)"
         }
