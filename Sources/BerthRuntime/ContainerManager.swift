@@ -243,11 +243,17 @@ public actor ContainerManager {
     /// With `stdin` (`-i`), that fd is the container's stdin, or with a tty
     /// what the shim copies to the terminal; `terminalSize` (rows, columns)
     /// is the tty's initial size.
+    ///
+    /// `early`, from `startShimEarly` with the same `attach`, `stdin` and
+    /// tty, is a shim already waiting for this container's configuration.
     @discardableResult
     public func start(_ id: String, attach: (Int32, Int32)? = nil, stdin: Int32? = nil,
-                      terminalSize: (UInt16, UInt16)? = nil) async throws -> ContainerRecord {
+                      terminalSize: (UInt16, UInt16)? = nil, early: EarlyShim? = nil) async throws -> ContainerRecord {
         guard var record = records[id] else { throw Self.notFound(id) }
         if record.phase == .running { return record }
+        if let early, record.spec.sandboxID != nil || (record.spec.tty == true) != early.tty {
+            throw BerthError(.internal, "an early shim cannot start \(record.name): it joins no pod and must match -t")
+        }
         let dir = Self.directory(dataDir, record)
         unlink(dir + "/exit.json")
         if let old = record.cgroups { CgroupManager.remove(old) }
@@ -257,6 +263,10 @@ public actor ContainerManager {
         do {
             let configPath = try writeRunConfig(record, dir: dir, cgroups: cgroups, attach: attach != nil,
                                                 stdin: stdin != nil, terminalSize: terminalSize)
+            if let early {
+                try early.handOver(configPath)
+                return try await awaitStart(&record, shimPid: early.pid, reader: early.reader, dir: dir)
+            }
             return try await launch(&record, mode: "run", configPath: configPath, dir: dir, attach: attach, stdin: stdin)
         } catch {
             CgroupManager.remove(cgroups)
@@ -348,6 +358,38 @@ public actor ContainerManager {
             throw error
         }
         close(fds[1])
+        return try await awaitStart(&record, shimPid: shimPid, reader: reader, dir: dir)
+    }
+
+    /// Starts a shim for `berth run` before the container exists: it
+    /// detaches and creates the container's namespaces (~2.5 ms: its exec,
+    /// a fork, clone with five new namespaces) while this process resolves
+    /// the image and creates the container, then `start(_:…, early:)` hands
+    /// it the configuration. Dropped unused, it exits.
+    public nonisolated func startShimEarly(attach: (Int32, Int32)?, stdin: Int32?, tty: Bool) throws -> EarlyShim {
+        var status: [Int32] = [0, 0], config: [Int32] = [0, 0]
+        guard berth_pipe_cloexec(&status) == 0 else { throw BerthError(.runtime, "pipe: \(String(cString: strerror(errno)))") }
+        guard berth_pipe_cloexec(&config) == 0 else {
+            close(status[0]); close(status[1])
+            throw BerthError(.runtime, "pipe: \(String(cString: strerror(errno)))")
+        }
+        let reader = LineReader(fd: status[0])
+        defer { close(status[1]); close(config[0]) }
+        let words = ["-"] + (attach != nil ? ["attach"] : []) + (stdin != nil ? ["stdin"] : []) + (tty ? ["tty"] : [])
+        do {
+            let pid = try ShimProcess.spawn(shim: shimPath, mode: "run", arguments: words, statusFD: status[1], attach: attach,
+                                            stdin: stdin, configFD: config[0], stdio: nil, shimLog: nil)
+            return EarlyShim(pid: pid, reader: reader, configFD: config[1], tty: tty)
+        } catch {
+            close(config[1])
+            throw error
+        }
+    }
+
+    /// After the shim was spawned: its first process exits once detached,
+    /// then its status line says whether the container's process runs.
+    private func awaitStart(_ record: inout ContainerRecord, shimPid: pid_t, reader: LineReader,
+                            dir: String) async throws -> ContainerRecord {
         _ = ShimProcess.waitExit(shimPid) // the first shim process exits right after detaching
         LinuxTiming.mark("start: shim spawned and detached")
         guard let line = await reader.nextLine() else {

@@ -27,10 +27,16 @@ enum ShimProcess {
     }
 
     /// Spawns the shim. `statusFD` becomes its fd 3; `attach` fds become 4 and 5,
-    /// `stdin` (the container's, with -i) 6; `stdio` (if given) its 0, 1, 2,
-    /// else /dev/null and `logPath`.
+    /// `stdin` (the container's, with -i) 6, `configFD` (an early start's) 7;
+    /// `stdio` (if given) its 0, 1, 2, else /dev/null and `logPath`.
     static func spawn(shim: String, mode: String, config: String, statusFD: Int32?, attach: (Int32, Int32)?,
                       stdin: Int32? = nil, stdio: (Int32, Int32, Int32)?, shimLog: String?) throws -> pid_t {
+        try spawn(shim: shim, mode: mode, arguments: [config], statusFD: statusFD, attach: attach, stdin: stdin,
+                  configFD: nil, stdio: stdio, shimLog: shimLog)
+    }
+
+    static func spawn(shim: String, mode: String, arguments: [String], statusFD: Int32?, attach: (Int32, Int32)?,
+                      stdin: Int32?, configFD: Int32?, stdio: (Int32, Int32, Int32)?, shimLog: String?) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -49,6 +55,12 @@ enum ShimProcess {
             posix_spawn_file_actions_adddup2(&actions, lift(e), 5)
         }
         if let stdin { posix_spawn_file_actions_adddup2(&actions, lift(stdin), 6) }
+        if let configFD {
+            posix_spawn_file_actions_adddup2(&actions, lift(configFD), 7)
+            // 4…6 stay below the closefrom: unused ones must not carry whatever this process has there.
+            if attach == nil { posix_spawn_file_actions_addclose(&actions, 4); posix_spawn_file_actions_addclose(&actions, 5) }
+            if stdin == nil { posix_spawn_file_actions_addclose(&actions, 6) }
+        }
         if let (i, o, e) = stdio {
             posix_spawn_file_actions_adddup2(&actions, lift(i), 0)
             posix_spawn_file_actions_adddup2(&actions, lift(o), 1)
@@ -59,7 +71,7 @@ enum ShimProcess {
             posix_spawn_file_actions_adddup2(&actions, 1, 2)
         }
         // Nothing else of Berth's leaks into the container's monitor.
-        berth_spawn_addclosefrom(&actions, stdin != nil ? 7 : attach != nil ? 6 : statusFD != nil ? 4 : 3)
+        berth_spawn_addclosefrom(&actions, configFD != nil ? 8 : stdin != nil ? 7 : attach != nil ? 6 : statusFD != nil ? 4 : 3)
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
         defer { posix_spawnattr_destroy(&attr) }
@@ -70,7 +82,7 @@ enum ShimProcess {
         sigfillset(&dfl)
         posix_spawnattr_setsigdefault(&attr, &dfl)
         posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let args = [shim, mode, config]
+        let args = [shim, mode] + arguments
         var cargs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
         defer { for p in cargs { free(p) } }
         var pid: pid_t = 0

@@ -16,6 +16,13 @@
 // exec'd, or "err <step>: <message>\n"; then, when the container ends,
 // "exit <code> <signal> <oom>\n". fds 4 and 5 (attach mode) get a raw copy of
 // stdout and stderr.
+//
+// Early start (`berth-shim run - [attach] [stdin] [tty]`, what `berth run`
+// uses): the shim is started before the container's configuration exists,
+// detaches and creates the container's namespaces while Berth resolves the
+// image and writes the configuration; fd 7 then brings the configuration's
+// path (EOF there: Berth gave up, the shim goes away). Such a container gets
+// new net, ipc and uts namespaces (it cannot join a pod's).
 #define _GNU_SOURCE
 #include "berth_linux.h"
 
@@ -674,11 +681,24 @@ static int receive_fd(int sock) {
 static int join_cgroups_self(void);
 
 static void __attribute__((noreturn)) container_child(struct child_pipes pp, int is_pause) {
-    char c;
-    ssize_t r;
-    do { r = read(pp.sync_r, &c, 1); } while (r < 0 && errno == EINTR);
-    if (r != 1) _exit(126); // the monitor gave up on us
+    // "1", or on an early start the configuration's path, which the monitor
+    // received after this child was cloned: load it here too.
+    char msg[4096];
+    size_t got = 0;
+    for (;;) {
+        ssize_t r = read(pp.sync_r, msg + got, sizeof(msg) - 1 - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t)r;
+    }
+    if (got == 0) _exit(126); // the monitor gave up on us
     close(pp.sync_r);
+    msg[got] = 0;
+    if (msg[0] == '/') {
+        msg[strcspn(msg, "\n")] = 0;
+        char err[600];
+        if (load_config(msg, err, sizeof(err)) < 0) { errno = EINVAL; child_failf("%s", err); }
+    }
     // First of all, into the container's cgroups: everything below, and every
     // process the container starts, is accounted and limited there.
     int failed = join_cgroups_self();
@@ -993,7 +1013,24 @@ static void copy_window_size(int from, int to) {
     if (from >= 0 && ioctl(from, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0) ioctl(to, TIOCSWINSZ, &ws);
 }
 
-static int monitor_main(int is_pause) {
+/// The configuration's path from fd 7 on an early start, into `path`.
+/// 0 on success, -1 if Berth closed the pipe without sending one.
+static int receive_config_path(char *path, size_t n) {
+    size_t got = 0;
+    for (;;) {
+        ssize_t r = read(7, path + got, n - 1 - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r <= 0) break;
+        got += (size_t)r;
+        if (memchr(path, '\n', got) || got == n - 1) break;
+    }
+    close(7);
+    path[got] = 0;
+    path[strcspn(path, "\n")] = 0;
+    return path[0] == '/' ? 0 : -1;
+}
+
+static int monitor_main(int is_pause, int early) {
     char err[512];
     int outp[2], errp[2], errorp[2], syncp[2], initp[2], ttyp[2] = {-1, -1};
     if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(errorp, O_CLOEXEC) < 0 ||
@@ -1035,7 +1072,32 @@ static int monitor_main(int is_pause) {
     if (ttyp[1] >= 0) close(ttyp[1]);
     if (attach_in >= 0 && !cfg.tty) { close(attach_in); attach_in = -1; } // the container has it
 
-    if (write(syncp[1], "1", 1) != 1) {
+    char sync_msg[4096] = "1";
+    if (early) {
+        // The namespaces exist; now the configuration (Berth was resolving
+        // the image meanwhile). The child loads it too, from the same path.
+        int want_attach = cfg.attach, want_stdin = cfg.stdin_attach, want_tty = cfg.tty;
+        if (receive_config_path(sync_msg, sizeof(sync_msg) - 1) < 0) {
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            return 1;
+        }
+        int loaded = load_config(sync_msg, err, sizeof(err)) == 0;
+        if (!loaded || cfg.netns || cfg.ipcns || cfg.utsns ||
+            cfg.attach != want_attach || cfg.stdin_attach != want_stdin || cfg.tty != want_tty) {
+            char line[700];
+            snprintf(line, sizeof(line), "err %s\n",
+                     loaded ? "early start: the configuration does not match how the shim was started" : err);
+            kill(pid, SIGKILL);
+            waitpid(pid, NULL, 0);
+            status_write(line);
+            return 1;
+        }
+        cfg.mode = "run";
+        strcat(sync_msg, "\n");
+    }
+    size_t sync_len = strlen(sync_msg);
+    if (write(syncp[1], sync_msg, sync_len) != (ssize_t)sync_len) {
         kill(pid, SIGKILL);
         return 1;
     }
@@ -1298,14 +1360,29 @@ unsigned long long berth_proc_start_time(int pid) {
 
 int berth_shim_main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: berth-shim run|pause|exec CONFIG\n");
+        fprintf(stderr, "usage: berth-shim run|pause|exec CONFIG, or berth-shim run - [attach] [stdin] [tty]\n");
         return 2;
     }
     const char *mode = argv[1];
     shim_argv = argv;
     shim_argc = argc;
     char err[600];
-    if (load_config(argv[2], err, sizeof(err)) < 0) {
+    int early = !strcmp(mode, "run") && !strcmp(argv[2], "-");
+    if (early) {
+        // Early start: the configuration comes later (fd 7); what has to be
+        // known before the clone comes as words.
+        memset(&cfg, 0, sizeof(cfg));
+        for (int i = 3; i < argc; i++) {
+            if (!strcmp(argv[i], "attach")) cfg.attach = 1;
+            else if (!strcmp(argv[i], "stdin")) cfg.stdin_attach = 1;
+            else if (!strcmp(argv[i], "tty")) cfg.tty = 1;
+        }
+        if (fcntl(7, F_GETFD) < 0) {
+            fprintf(stderr, "berth-shim: early start without the configuration pipe on fd 7\n");
+            return 2;
+        }
+        fcntl(7, F_SETFD, FD_CLOEXEC);
+    } else if (load_config(argv[2], err, sizeof(err)) < 0) {
         fprintf(stderr, "berth-shim: %s\n", err);
         if (fcntl(3, F_GETFD) >= 0) {
             status_fd = 3;
@@ -1346,5 +1423,5 @@ int berth_shim_main(int argc, char **argv) {
     setsid();
     if (chdir("/") < 0) return 1;
     prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
-    return monitor_main(is_pause);
+    return monitor_main(is_pause, early);
 }

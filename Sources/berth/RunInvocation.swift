@@ -255,13 +255,18 @@ struct RunInvocation: Equatable {
         options.autoRemove = rm
         options.tty = tty
         let manager = try ContainerManager(dataDir: dataDir, images: ContainerCLI.imageResolver(dataDir: dataDir))
+        // The shim starts now: its start and the container's namespaces
+        // overlap the image lookup and the create below. Without it (it could
+        // not be spawned), start spawns one as usual.
+        let early = try? manager.startShimEarly(attach: detach ? nil : (STDOUT_FILENO, STDERR_FILENO),
+                                                stdin: interactive && !detach ? STDIN_FILENO : nil, tty: tty)
         let record = try await manager.create(options)
         if detach && (interactive || tty) {
             throw ValidationError("-d with -i or -t is not supported: Berth has no daemon to attach to later")
         }
         if detach {
             do {
-                try await manager.start(record.id)
+                try await manager.start(record.id, early: early)
             } catch {
                 if rm { try? await manager.delete(record.id, force: true) }
                 throw error
@@ -277,7 +282,7 @@ struct RunInvocation: Equatable {
         do {
             started = try await manager.start(record.id, attach: (STDOUT_FILENO, STDERR_FILENO),
                                     stdin: interactive ? STDIN_FILENO : nil,
-                                    terminalSize: tty ? RawTerminal.size(of: STDOUT_FILENO) : nil)
+                                    terminalSize: tty ? RawTerminal.size(of: STDOUT_FILENO) : nil, early: early)
         } catch let error as BerthError {
             terminal?.restore()
             if rm { try? await manager.delete(record.id, force: true) }
