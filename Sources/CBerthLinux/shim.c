@@ -1187,6 +1187,12 @@ static int monitor_main(int is_pause, int early) {
         }
     }
     if (master >= 0) close(master);
+    // The streams have ended: let go of the CLI's stdout, stderr and stdin
+    // now, not after the --rm cleanup below, or `out=$(berth run --rm …)`
+    // would wait for that cleanup too.
+    if (attach_out >= 0) { close(attach_out); attach_out = -1; }
+    if (attach_err >= 0) { close(attach_err); attach_err = -1; }
+    if (attach_in >= 0) { close(attach_in); attach_in = -1; }
     // The init writes its process' status just before it exits; its own
     // end (the pid and mount namespaces torn down) can take milliseconds
     // more, which a --rm container's exit report need not wait for.
