@@ -590,7 +590,7 @@ public actor ContainerManager {
         if let stdio {
             let shimPid = try ShimProcess.spawn(shim: shim, mode: "exec", config: configPath, statusFD: nil,
                                                 attach: nil, stdio: stdio, shimLog: nil)
-            let code = await Self.blocking { ShimProcess.waitExit(shimPid) }
+            let code = await BlockingWork.run { ShimProcess.waitExit(shimPid) }
             return ExecResult(exitCode: Int(code), stdout: "", stderr: "")
         }
         var outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
@@ -610,9 +610,9 @@ public actor ContainerManager {
         close(outPipe[1])
         close(errPipe[1])
         let outFD = outPipe[0], errFD = errPipe[0]
-        async let out = Self.blocking { Self.readAll(outFD) }
-        async let err = Self.blocking { Self.readAll(errFD) }
-        let code = await Self.blocking { ShimProcess.waitExit(shimPid) }
+        async let out = BlockingWork.run { Self.readAll(outFD) }
+        async let err = BlockingWork.run { Self.readAll(errFD) }
+        let code = await BlockingWork.run { ShimProcess.waitExit(shimPid) }
         let (o, e) = await (out, err)
         if timeoutSeconds > 0 && code == 137 {
             throw BerthError(.timeout, "exec in \(record.name) timed out after \(timeoutSeconds)s")
@@ -631,10 +631,6 @@ public actor ContainerManager {
             data.append(contentsOf: chunk[..<n])
         }
         return String(decoding: data, as: UTF8.self)
-    }
-
-    static func blocking<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-        await BlockingWork.run(work)
     }
 
     // MARK: - Sandboxes (pods)

@@ -144,7 +144,7 @@ public actor ImagePuller {
         guard let manifestDigest = try? OCIDigest(parsing: details.record.digest) else {
             throw BerthError(.internal, "image \(reference) has an invalid digest")
         }
-        let manifestData = try await ImageStore.offloadPull { try engine.readBlob(manifestDigest, label: "image \(manifestDigest.short)") }
+        let manifestData = try await BlockingWork.run { try engine.readBlob(manifestDigest, label: "image \(manifestDigest.short)") }
         guard let upstream = try client.configuration.endpoints(for: parsed.domain).last else {
             throw BerthError(.internal, "no endpoint for \(parsed.domain)")
         }
@@ -292,7 +292,7 @@ struct PullOperation: Sendable {
                     unpacking += 1
                     let dir = "\(staging)/layer-\(next.digest.hex)"
                     group.addTask {
-                        try await ImageStore.offloadPull {
+                        try await BlockingWork.run {
                             guard mkdir(dir, 0o700) == 0 else { throw LayerUnpacker.systemError("cannot create \(dir)", errno) }
                             _ = try LayerUnpacker.unpack(blob: next.path, into: dir + "/fs", expectedDiffID: next.diffID, label: "layer \(next.digest.short)")
                         }

@@ -1,5 +1,4 @@
 import BerthAPI
-import Dispatch
 import Foundation
 import Logging
 
@@ -27,12 +26,6 @@ public actor ImageStore {
         self.logger = logger
     }
 
-    /// Runs blocking file-system work on a Dispatch thread, not on the
-    /// cooperative pool (unpacking a layer takes seconds).
-    private nonisolated func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await BlockingWork.run(work)
-    }
-
     // MARK: - Import
 
     /// Imports an OCI image layout (directory or tar), a `docker save`
@@ -42,7 +35,7 @@ public actor ImageStore {
     @discardableResult
     public func importImage(from path: String, options: ImageImportOptions = ImageImportOptions()) async throws -> [ImageRecord] {
         let engine = self.engine
-        let records = try await offload {
+        let records = try await BlockingWork.run {
             try engine.exclusive {
                 let importer = ImageImporter(engine: engine, options: options)
                 let images: [ImageImporter.Imported]
@@ -75,7 +68,7 @@ public actor ImageStore {
     /// Every image, newest first.
     public func list() async throws -> [ImageRecord] {
         let engine = self.engine
-        return try await offload {
+        return try await BlockingWork.run {
             try engine.shared {
                 let index = try engine.loadIndex()
                 return try index.images.keys.map { try Self.record(for: $0, index: index, engine: engine) }
@@ -87,7 +80,7 @@ public actor ImageStore {
     /// The image a reference, a digest or an ID prefix names.
     public func inspect(_ reference: String) async throws -> ImageDetails {
         let engine = self.engine
-        return try await offload {
+        return try await BlockingWork.run {
             try engine.shared {
                 let index = try engine.loadIndex()
                 let digest = try Self.find(reference, in: index)
@@ -107,7 +100,7 @@ public actor ImageStore {
     public func summary(_ reference: String) async throws -> ImageSummary? {
         let engine = self.engine
         let normalized = try? ImageReference.normalize(reference)
-        return try await offload {
+        return try await BlockingWork.run {
             try engine.shared {
                 let index = try engine.loadIndex()
                 guard let digest = try? Self.find(reference, in: index) else { return nil }
@@ -124,7 +117,7 @@ public actor ImageStore {
     /// uses them; call `releaseLease(_:)` when the container is removed.
     public func resolve(_ reference: String, leaseID: String? = nil) async throws -> ResolvedImage {
         let engine = self.engine
-        return try await offload {
+        return try await BlockingWork.run {
             // Usually every layer is unpacked already: a shared lock lets
             // many containers resolve at once; only unpacking needs more.
             if let resolved = try engine.shared({ try Self.resolveLocked(reference, leaseID: leaseID, engine: engine, unpack: false) }) {
@@ -184,7 +177,7 @@ public actor ImageStore {
         guard normalizedTarget.tag != nil, normalizedTarget.digest == nil else {
             throw BerthError(.invalidArgument, "cannot tag with a digest reference \"\(target)\"", hint: "use NAME[:TAG]")
         }
-        return try await offload {
+        return try await BlockingWork.run {
             try engine.exclusive {
                 var index = try engine.loadIndex()
                 let digest = try Self.find(source, in: index)
@@ -202,7 +195,7 @@ public actor ImageStore {
     /// Removing by ID an image with several names needs `force`, as in Docker.
     public func remove(_ reference: String, force: Bool = false) async throws -> ImageRemoval {
         let engine = self.engine
-        return try await offload {
+        return try await BlockingWork.run {
             try engine.exclusive {
                 var index = try engine.loadIndex()
                 var removal = ImageRemoval(untagged: [], deleted: nil)
@@ -237,7 +230,7 @@ public actor ImageStore {
     /// uses and no container lease holds, and leftovers of interrupted work.
     public func prune() async throws -> ImagePruneReport {
         let engine = self.engine
-        return try await offload {
+        return try await BlockingWork.run {
             try engine.exclusive {
                 var index = try engine.loadIndex()
                 let dangling = index.images.filter { $0.value.references.isEmpty }.map(\.key).sorted()
@@ -259,12 +252,12 @@ public actor ImageStore {
     public func lease(_ id: String, diffIDs: [String]) async throws {
         let engine = self.engine
         let digests = try diffIDs.map { try OCIDigest(parsing: $0) }
-        try await offload { try engine.exclusive { try engine.writeLease(id, diffIDs: digests) } }
+        try await BlockingWork.run { try engine.exclusive { try engine.writeLease(id, diffIDs: digests) } }
     }
 
     public func releaseLease(_ id: String) async throws {
         let engine = self.engine
-        try await offload { try engine.exclusive { try engine.removeLease(id) } }
+        try await BlockingWork.run { try engine.exclusive { try engine.removeLease(id) } }
     }
 
     // MARK: - Helpers

@@ -1,5 +1,4 @@
 import BerthAPI
-import Dispatch
 import Foundation
 
 #if canImport(Glibc)
@@ -39,7 +38,7 @@ extension ImageStore {
     /// registered.
     func commitPull(_ commit: PullCommit) async throws -> ImageRecord {
         let engine = self.engine
-        return try await Self.offloadPull {
+        return try await BlockingWork.run {
             var createdBlobs = Set<OCIDigest>()
             var createdLayers = Set<OCIDigest>()
             func undo() {
@@ -95,11 +94,6 @@ extension ImageStore {
                 throw error
             }
         }
-    }
-
-    /// Blocking store work on a Dispatch thread, off the cooperative pool.
-    static func offloadPull<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await BlockingWork.run(work)
     }
 
     /// Removes staging directories of pulls that died more than a day ago.

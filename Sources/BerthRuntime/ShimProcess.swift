@@ -102,7 +102,8 @@ enum ShimProcess {
 }
 
 /// Reads newline-terminated lines from a pipe without blocking Swift's
-/// cooperative threads (each read runs on its own dispatch work item).
+/// cooperative threads (each read is a `BlockingWork`: a Dispatch work item,
+/// or in place under `CurrentThreadExecutor`).
 final class LineReader: @unchecked Sendable {
     // Only touched from one read at a time (callers await each line).
     private let fd: Int32

@@ -1,7 +1,6 @@
 import ArgumentParser
 import BerthAPI
 import BerthRuntime
-import Dispatch
 import Foundation
 
 /// `berth run`'s options as a plain value, and the run itself.
